@@ -1,0 +1,163 @@
+"""Configuration classes.
+
+`Config` is the embedded default: SQLite under `instance/`, in-process cache and rate-limit
+storage, sessions on the filesystem — it runs with no servers at all. `DATABASE_URL` and
+`REDIS_URL` switch it to PostgreSQL and Redis. Settings that depend on the environment are
+resolved by `settings_from_env()` when the app is created, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+# Values people copy from tutorials; production refuses to start with any of them.
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "you-will-never-guess"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual spellings of a PostgreSQL URL and pin the psycopg2 driver.
+
+    Heroku-style URLs say postgres://, which SQLAlchemy 2 refuses; SQLAlchemy 2.1 picks
+    psycopg 3 for a bare postgresql://, but our stack is psycopg2.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    NAME = "default"
+    DEBUG = False
+    TESTING = False
+    SITE_NAME = "EventMate"
+
+    EVENTS_PER_PAGE = 20
+    REVIEWS_PER_PAGE = 10
+    HOME_UPCOMING_LIMIT = 12
+    HOME_TOP_CITIES = 8
+    SEARCH_QUERY_MAX_LENGTH = 200
+    # Aggregates on the home page (category counts, top cities) are shared by every visitor.
+    AGGREGATE_CACHE_SECONDS = 60
+
+    CACHE_DEFAULT_TIMEOUT = 300
+    CACHE_KEY_PREFIX = "em:cache:"
+    SESSION_KEY_PREFIX = "em:session:"
+    RATELIMIT_KEY_PREFIX = "em:limits"
+    RATELIMIT_DEFAULT = "100 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = 45 * 1024 * 1024
+
+    @classmethod
+    def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
+        """Resolve everything that comes from the environment or the instance folder."""
+        settings: dict = {}
+        database_url = environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/eventmate.db"
+        settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
+        settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
+        settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
+        if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+                "pool_pre_ping": True,
+                "pool_size": int(environ.get("DB_POOL_SIZE", "10")),
+                # Overflow connections are closed on return: under load each costs a new backend.
+                "max_overflow": int(environ.get("DB_MAX_OVERFLOW", "0")),
+                "pool_recycle": int(environ.get("DB_POOL_RECYCLE", "1800")),
+            }
+        return settings
+
+    @staticmethod
+    def store_settings(redis_url: str | None, instance_path: str) -> dict:
+        """Cache, sessions and rate limits: Redis when REDIS_URL is set, in-process otherwise."""
+        if redis_url:
+            return {
+                "REDIS_URL": redis_url,
+                "CACHE_TYPE": "RedisCache",
+                "CACHE_REDIS_URL": redis_url,
+                "SESSION_TYPE": "redis",
+                "RATELIMIT_STORAGE_URI": redis_url,
+            }
+        return {
+            "REDIS_URL": None,
+            "CACHE_TYPE": "SimpleCache",
+            "SESSION_TYPE": "cachelib",
+            "SESSION_CACHELIB_DIR": os.path.join(instance_path, "sessions"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+
+    @staticmethod
+    def instance_secret(instance_path: str) -> str:
+        """A random key kept in the instance folder, so a newcomer never needs to invent one."""
+        path = Path(instance_path) / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+class DevelopmentConfig(Config):
+    NAME = "development"
+    DEBUG = True
+
+
+class ProductionConfig(Config):
+    NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
+        secret = environ.get("SECRET_KEY", "")
+        if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters in production. Make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return super().settings_from_env(environ, instance_path)
+
+
+class TestConfig(Config):
+    NAME = "test"
+    TESTING = True
+    RATELIMIT_ENABLED = False
+    AGGREGATE_CACHE_SECONDS = 0
+
+    @classmethod
+    def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
+        test_env = {
+            "DATABASE_URL": environ.get("TEST_DATABASE_URL")
+            or f"sqlite:///{instance_path}/eventmate-test.db",
+            "SECRET_KEY": "test-secret-key-not-for-production-use",
+        }
+        if environ.get("TEST_REDIS_URL"):
+            test_env["REDIS_URL"] = environ["TEST_REDIS_URL"]
+        settings = super().settings_from_env(test_env, instance_path)
+        settings["CACHE_KEY_PREFIX"] = f"em-test-{os.getpid()}:cache:"
+        return settings
+
+
+CONFIGS = {c.NAME: c for c in (Config, DevelopmentConfig, ProductionConfig, TestConfig)}
+
+
+def config_from_env(environ: Mapping[str, str] | None = None) -> type[Config]:
+    """Pick the config class named by EVENTMATE_CONFIG (default: the embedded default)."""
+    environ = os.environ if environ is None else environ
+    name = environ.get("EVENTMATE_CONFIG", "default")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"EVENTMATE_CONFIG={name!r}: expected one of {sorted(CONFIGS)}") from None

@@ -1,0 +1,86 @@
+"""EventMate: event listings and bookings.
+
+`create_app` builds the application; importing this package does no work.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from config import Config, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    config_class = config_class or config_from_env()
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_object(config_class)
+    app.config.update(config_class.settings_from_env(os.environ, app.instance_path))
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_shell_context(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from eventmate.extensions import cache, db, limiter, migrate, server_session
+    from eventmate.models.search import include_object
+    from eventmate.stores import session_store_client
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,  # SQLite can only change tables by copying them
+        compare_type=True,
+        include_object=include_object,
+    )
+    cache.init_app(app)
+    app.config.update(session_store_client(app.config))
+    server_session.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from eventmate.bookings import bp as bookings_bp
+    from eventmate.events import bp as events_bp
+    from eventmate.health import bp as health_bp
+    from eventmate.main import bp as main_bp
+
+    for blueprint in (main_bp, events_bp, bookings_bp, health_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from eventmate import templating
+
+    templating.init_app(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from eventmate import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from eventmate.cli import seed_cli, users_cli
+
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(users_cli)
+
+
+def register_shell_context(app: Flask) -> None:
+    from eventmate import models
+    from eventmate.extensions import db
+
+    @app.shell_context_processor
+    def shell_context() -> dict:
+        return {"db": db, "models": models}

@@ -1,0 +1,1 @@
+"""Accounts. Services for creating users; login arrives with its own blueprint."""

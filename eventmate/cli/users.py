@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from eventmate.auth.services import AccountError, create_user
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", "display_name", help="Display name (default: the part before @).")
+@click.option("--host", "is_host", is_flag=True, help="Allow the user to list events.")
+@click.option("--admin", "is_admin", is_flag=True, help="Make the user an administrator.")
+@click.password_option(help="Prompted for if not given.")
+def create_command(
+    email: str, display_name: str | None, is_host: bool, is_admin: bool, password: str
+):
+    """Create a user account with a prompted password."""
+    try:
+        user = create_user(email, password, display_name, is_host=is_host, is_admin=is_admin)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    roles = [role for role, on in (("host", user.is_host), ("admin", user.is_admin)) if on]
+    click.echo(f"Created {user.email}" + (f" ({', '.join(roles)})" if roles else "") + ".")

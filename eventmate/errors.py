@@ -1,0 +1,59 @@
+"""Error pages in the site's layout. Tracebacks are logged, never shown outside debug."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (
+        "Bad request",
+        "Something in that request didn't make sense. Please check and try again.",
+    ),
+    403: ("Forbidden", "You don't have permission to see this page."),
+    404: (
+        "Page not found",
+        "We couldn't find that page. The event may have ended or been removed.",
+    ),
+    405: ("Method not allowed", "That action isn't available here."),
+    409: ("Conflict", "That can't be done right now."),
+    413: ("Too large", "That upload is too large."),
+    429: ("Too many requests", "You're going a little fast. Please wait a moment and try again."),
+    500: (
+        "Something went wrong",
+        "Sorry, something went wrong on our side. We've been told about it.",
+    ),
+    503: (
+        "Temporarily unavailable",
+        "EventMate is briefly unavailable. Please try again in a minute.",
+    ),
+}
+
+
+def render_error(status: int, message: str | None = None):
+    title, default_message = MESSAGES.get(status, ("Error", "Something went wrong."))
+    body = render_template(
+        "errors/error.html", status=status, title=title, message=message or default_message
+    )
+    return body, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response = error.get_response()
+        body, status = render_error(error.code)
+        response.set_data(body)
+        response.content_type = "text/html; charset=utf-8"
+        return response, status
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        log.error("unhandled error", exc_info=error.original_exception or error)
+        return render_error(500)

@@ -1,0 +1,102 @@
+"""Visitor pages: search, city and category landing pages, and the event page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, current_app, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from eventmate.events import bp, queries
+from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
+from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
+from eventmate.pagination import page_number
+
+
+@bp.get("/events/")
+def search():
+    return _render_search(request.args)
+
+
+@bp.get("/cities/<slug>/")
+def city(slug: str):
+    cities = queries.cities_by_slug()
+    if slug not in cities:
+        abort(404)
+    return _render_search(_with_fixed(request.args, city=slug), landing_city=cities[slug])
+
+
+@bp.get("/categories/<slug>/")
+def category(slug: str):
+    if slug not in CATEGORY_BY_SLUG:
+        abort(404)
+    return _render_search(
+        _with_fixed(request.args, category=slug), landing_category=CATEGORY_BY_SLUG[slug]
+    )
+
+
+@bp.get("/events/<slug>/")
+def detail(slug: str):
+    event = queries.active_event_by_slug(slug)
+    if event is None:
+        abort(404)
+    per_page = current_app.config["REVIEWS_PER_PAGE"]
+    rating = queries.rating_summary(event.id)
+    review_pages = max(1, -(-rating.count // per_page))
+    review_page = min(page_number(request.args.get("reviews")), review_pages)
+    reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
+    return render_template(
+        "events/detail.html",
+        event=event,
+        rating=rating,
+        reviews=reviews,
+        review_page=review_page,
+        review_pages=review_pages,
+        review_page_url=lambda number: url_for(
+            "events.detail", slug=slug, reviews=number if number > 1 else None
+        ),
+        now=datetime.now(UTC),
+    )
+
+
+def _with_fixed(args: MultiDict, **fixed: str) -> MultiDict:
+    """Landing pages fix one filter from the path, whatever the query string says."""
+    merged = MultiDict(args)
+    for key, value in fixed.items():
+        merged[key] = value
+    return merged
+
+
+def _render_search(args: MultiDict, landing_city=None, landing_category=None):
+    config = current_app.config
+    now = datetime.now(UTC)
+    cities = queries.cities_by_slug()
+    filters = _parse_filters(args, cities, now, config["SEARCH_QUERY_MAX_LENGTH"])
+    results = queries.search_events(filters, now, config["EVENTS_PER_PAGE"])
+    fixed = {"city"} if landing_city else {"category"} if landing_category else set()
+
+    def search_url(**overrides) -> str:
+        """This page's URL for the current filters (fixed path filters left out)."""
+        params = {k: v for k, v in filters.params(**overrides).items() if k not in fixed}
+        return url_for(request.endpoint, **(request.view_args or {}), **params)
+
+    return render_template(
+        "events/search.html",
+        search_url=search_url,
+        page_url=lambda number: search_url(page=number),
+        filters=filters,
+        results=results,
+        cities=list(cities.values()),
+        categories=CATEGORIES,
+        sorts=SORTS,
+        when_choices=WHEN_CHOICES,
+        landing_city=landing_city,
+        landing_category=landing_category,
+    )
+
+
+def _parse_filters(args, cities, now, max_length):
+    # "Today" depends on where: the chosen city's calendar day, or UTC's.
+    city = cities.get(args.get("city", "").strip().lower())
+    today = now.astimezone(city.zone).date() if city else now.date()
+    return parse_search_args(args, cities, today, max_length)

@@ -1,0 +1,1 @@
+"""Data for development and load testing: `flask seed demo` and `flask seed bulk`."""

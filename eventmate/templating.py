@@ -1,0 +1,122 @@
+"""Template filters and globals: local times, prices, canonical URLs, structured data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+
+from eventmate.models import CATEGORIES, Event
+from eventmate.pagination import page_window
+
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+
+
+def local_datetime(value: datetime, timezone: str, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+    """A UTC datetime shown in an event's local zone, with the zone's abbreviation."""
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def local_time(value: datetime, timezone: str) -> str:
+    return local_datetime(value, timezone, "%H:%M")
+
+
+def iso_local(value: datetime, timezone: str) -> str:
+    """ISO 8601 with the local UTC offset, as schema.org expects."""
+    return value.astimezone(ZoneInfo(timezone)).isoformat(timespec="minutes")
+
+
+def same_local_day(start: datetime, end: datetime, timezone: str) -> bool:
+    zone = ZoneInfo(timezone)
+    return start.astimezone(zone).date() == end.astimezone(zone).date()
+
+
+def format_price(price: Decimal, currency: str) -> str:
+    if price == 0:
+        return "Free"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    amount = f"{price:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query parameters changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def event_json_ld(event: Event, rating, cover_url: str | None) -> dict:
+    """schema.org Event markup for the event page."""
+    zone = event.city.timezone
+    event_url = url_for("events.detail", slug=event.slug, _external=True)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": event.title,
+        "description": event.description[:500],
+        "startDate": iso_local(event.starts_at, zone),
+        "endDate": iso_local(event.ends_at, zone),
+        "eventStatus": "https://schema.org/EventScheduled",
+        "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
+        "url": event_url,
+        "location": {
+            "@type": "Place",
+            "name": event.venue_name,
+            "address": {
+                "@type": "PostalAddress",
+                "streetAddress": event.venue_address,
+                "addressLocality": event.city.name,
+                "addressCountry": event.city.country,
+            },
+        },
+        "organizer": {"@type": "Person", "name": event.host.display_name},
+        "offers": {
+            "@type": "Offer",
+            "url": event_url,
+            "price": f"{event.price:.2f}",
+            "priceCurrency": event.currency,
+            "availability": "https://schema.org/SoldOut"
+            if event.is_sold_out
+            else "https://schema.org/InStock",
+            "validFrom": iso_local(event.created_at, zone),
+        },
+    }
+    if cover_url:
+        data["image"] = [url_for_media(cover_url)]
+    if rating.count:
+        data["aggregateRating"] = {
+            "@type": "AggregateRating",
+            "ratingValue": round(rating.average, 1),
+            "reviewCount": rating.count,
+        }
+    return data
+
+
+def url_for_media(url: str) -> str:
+    """Absolute URL for an image stored as a site-relative path or a full URL."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return request.host_url.rstrip("/") + url
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(local_datetime)
+    app.add_template_filter(local_time)
+    app.add_template_filter(iso_local)
+    app.add_template_filter(format_price)
+    app.add_template_global(same_local_day)
+    app.add_template_global(url_with)
+    app.add_template_global(page_window)
+    app.add_template_global(event_json_ld)
+    app.add_template_global(url_for_media)
+    app.jinja_env.globals["nav_categories"] = CATEGORIES
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,139 @@
+"""Test fixtures in flaskr's shape: app → client, runner.
+
+The database comes from TEST_DATABASE_URL (scripts/test points it at a throw-away PostgreSQL
+database) or is a fresh SQLite file. The schema is built once per session by the migrations;
+each test runs inside a transaction that is rolled back (SQLAlchemy's "join a session into an
+external transaction" recipe), so tests are isolated and fast.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import event
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from config import TestConfig
+from eventmate import create_app
+from eventmate.extensions import cache, db
+
+REQUIRE_SERVICES = os.environ.get("EVENTMATE_REQUIRE_SERVICES") == "1"
+# Statements that are transaction bookkeeping, not queries a page makes.
+BOOKKEEPING = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+
+
+def pytest_configure(config):
+    if not os.environ.get("TEST_DATABASE_URL"):
+        # A private SQLite file per run, never the developer's instance/eventmate.db.
+        folder = tempfile.mkdtemp(prefix="eventmate-test-")
+        os.environ["TEST_DATABASE_URL"] = f"sqlite:///{folder}/eventmate.db"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In the PostgreSQL run a skipped test is a failure: services must not silently vanish."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if REQUIRE_SERVICES and skipped and session.exitstatus == 0:
+        reporter.write_line(
+            f"FAILED: {len(skipped)} test(s) skipped in the PostgreSQL/Redis run", red=True
+        )
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(TestConfig, instance_path=str(instance))
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_real_savepoints(db.engine)
+        upgrade()
+    return app
+
+
+def _sqlite_real_savepoints(engine) -> None:
+    """pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _explicit_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+@pytest.fixture
+def db_session(app) -> Iterator:
+    """A session whose work is rolled back after the test, in an app context."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        cache.clear()
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def is_postgres(app) -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def postgres_only(is_postgres):
+    if not is_postgres:
+        pytest.skip("needs PostgreSQL (runs in the PostgreSQL pass of scripts/test)")
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
+        if not statement.lstrip().upper().startswith(BOOKKEEPING):
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(db_session):
+    """`with count_queries() as counter:` counts the SQL statements the block sends."""
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
