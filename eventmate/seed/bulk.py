@@ -122,8 +122,9 @@ def analyze() -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))
     else:
-        with engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        # SQLite allows one writer: use the session's connection rather than a second one.
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
 
 
 # --- rows -----------------------------------------------------------------------------------

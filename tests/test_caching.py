@@ -1,0 +1,42 @@
+"""Shared aggregates are cached in the configured store (Redis in the PostgreSQL run)."""
+
+import pytest
+import redis
+
+from eventmate.extensions import cache
+from tests.factories import make_event
+
+
+@pytest.fixture
+def aggregate_caching(app):
+    app.config["AGGREGATE_CACHE_SECONDS"] = 60
+    yield
+    app.config["AGGREGATE_CACHE_SECONDS"] = 0
+
+
+def test_home_category_counts_are_cached(client, db_session, aggregate_caching):
+    make_event(category="arts")
+    db_session.commit()
+    assert 'Arts <span class="count">1</span>' in client.get("/").get_data(as_text=True)
+
+    make_event(category="arts")
+    db_session.commit()
+    # Served from the cache until it expires or is cleared.
+    assert 'Arts <span class="count">1</span>' in client.get("/").get_data(as_text=True)
+    cache.clear()
+    assert 'Arts <span class="count">2</span>' in client.get("/").get_data(as_text=True)
+
+
+def test_cache_lives_in_redis_when_configured(app, client, db_session, aggregate_caching):
+    if not app.config.get("REDIS_URL"):
+        pytest.skip("no Redis configured in this run")
+    make_event()
+    db_session.commit()
+    client.get("/")
+    keys = redis.Redis.from_url(app.config["REDIS_URL"]).keys(
+        app.config["CACHE_KEY_PREFIX"] + "home:*"
+    )
+    assert sorted(key.decode().rsplit(":", 1)[-1] for key in keys) == [
+        "category-counts",
+        "top-cities",
+    ]

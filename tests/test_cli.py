@@ -1,0 +1,148 @@
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from config import TestConfig
+from eventmate import create_app
+from eventmate.extensions import db
+from eventmate.models import Booking, City, Event, Review, User
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def seats_match_confirmed_bookings() -> bool:
+    confirmed = (
+        select(Booking.event_id, func.sum(Booking.quantity).label("seats"))
+        .where(Booking.status == "confirmed")
+        .group_by(Booking.event_id)
+        .subquery()
+    )
+    mismatched = db.session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .outerjoin(confirmed, confirmed.c.event_id == Event.id)
+        .where(
+            (Event.seats_booked != func.coalesce(confirmed.c.seats, 0))
+            | (Event.seats_booked > Event.capacity)
+        )
+    )
+    return mismatched == 0
+
+
+def test_seed_demo_loads_a_pleasant_data_set(runner, db_session):
+    result = runner.invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded demo data" in result.output
+    assert count(City) == 12
+    assert count(Event) == 60
+    assert count(Review) > 0
+    assert seats_match_confirmed_bookings()
+
+
+def test_seed_demo_if_empty_leaves_existing_data_alone(runner, db_session):
+    runner.invoke(args=["seed", "demo"])
+    result = runner.invoke(args=["seed", "demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert "already has events" in result.output
+    assert count(Event) == 60
+
+
+def test_seed_demo_refuses_a_database_with_events(runner, db_session):
+    runner.invoke(args=["seed", "demo"])
+    result = runner.invoke(args=["seed", "demo"])
+    assert result.exit_code != 0
+    assert count(Event) == 60
+
+
+def test_seed_bulk_small_is_consistent(runner, db_session):
+    result = runner.invoke(args=["seed", "bulk", "--events", "400", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert "Seeded" in result.output
+    assert " s." in result.output.splitlines()[-1]
+    assert count(Event) == 400
+    assert count(Booking) == 4000
+    assert count(Review) > 0
+    assert seats_match_confirmed_bookings()
+    duplicate_reviews = db.session.scalar(
+        select(func.count()).select_from(
+            select(Review.event_id, Review.user_id)
+            .group_by(Review.event_id, Review.user_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
+    )
+    assert duplicate_reviews == 0
+
+
+def test_seed_bulk_is_deterministic(tmp_path, monkeypatch):
+    """Same seed, same data: seed two fresh databases and compare them."""
+    slugs = []
+    for name in ("one", "two"):
+        monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{tmp_path}/{name}.db")
+        app = create_app(TestConfig, instance_path=str(tmp_path / name))
+        with app.app_context():
+            upgrade()
+            result = app.test_cli_runner().invoke(
+                args=["seed", "bulk", "--events", "50", "--seed", "3"]
+            )
+            assert result.exit_code == 0, result.output
+            slugs.append(db.session.scalars(select(Event.slug).order_by(Event.id)).all())
+            db.engine.dispose()
+    assert len(slugs[0]) == 50
+    assert slugs[0] == slugs[1]
+
+
+def test_seed_bulk_refuses_a_database_with_events(runner, db_session):
+    runner.invoke(args=["seed", "demo"])
+    result = runner.invoke(args=["seed", "bulk", "--events", "10"])
+    assert result.exit_code != 0
+    assert "already has events" in result.output
+
+
+def test_users_create_prompts_for_a_password(runner, db_session):
+    result = runner.invoke(
+        args=["users", "create", "Host@Example.com", "--host"],
+        input="a-long-password\na-long-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created host@example.com (host)." in result.output
+    user = db.session.scalar(select(User).where(User.email == "host@example.com"))
+    assert user.is_host
+    assert not user.is_admin
+    assert user.password_hash.startswith("scrypt:")
+
+
+def test_users_create_admin_is_also_a_host(runner, db_session):
+    result = runner.invoke(
+        args=["users", "create", "boss@example.com", "--admin", "--password", "a-long-password"]
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+    assert user.is_admin
+    assert user.is_host
+
+
+def test_users_create_rejects_a_duplicate_email_in_any_case(runner, db_session):
+    runner.invoke(args=["users", "create", "ada@example.com", "--password", "a-long-password"])
+    result = runner.invoke(
+        args=["users", "create", "ADA@example.com", "--password", "a-long-password"]
+    )
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    assert count(User) == 1
+
+
+def test_users_create_rejects_a_malformed_email(runner, db_session):
+    result = runner.invoke(
+        args=["users", "create", "not-an-email", "--password", "a-long-password"]
+    )
+    assert result.exit_code != 0
+    assert "not a valid email address" in result.output
+    assert count(User) == 0
+
+
+def test_users_create_rejects_a_short_password(runner, db_session):
+    result = runner.invoke(args=["users", "create", "ada@example.com", "--password", "short"])
+    assert result.exit_code != 0
+    assert "at least 10 characters" in result.output

@@ -1,0 +1,73 @@
+import pytest
+
+from config import (
+    Config,
+    ConfigError,
+    ProductionConfig,
+    config_from_env,
+    normalise_database_url,
+)
+from eventmate import create_app
+
+REAL_SECRET = "k" * 48
+
+
+def test_embedded_default_needs_no_servers(tmp_path):
+    settings = Config.settings_from_env({}, str(tmp_path))
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/eventmate.db"
+    assert settings["CACHE_TYPE"] == "SimpleCache"
+    assert settings["SESSION_TYPE"] == "cachelib"
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    # A random secret is created once and kept in the instance folder.
+    assert len(settings["SECRET_KEY"]) >= 32
+    assert Config.settings_from_env({}, str(tmp_path))["SECRET_KEY"] == settings["SECRET_KEY"]
+
+
+def test_urls_switch_to_postgres_and_redis(tmp_path):
+    settings = Config.settings_from_env(
+        {"DATABASE_URL": "postgres://u@db/app", "REDIS_URL": "redis://cache:6379/0"},
+        str(tmp_path),
+    )
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db/app"
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["max_overflow"] == 0
+    assert settings["CACHE_TYPE"] == "RedisCache"
+    assert settings["SESSION_TYPE"] == "redis"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://a@b/c", "postgresql+psycopg2://a@b/c"),
+        ("postgresql://a@b/c", "postgresql+psycopg2://a@b/c"),
+        ("postgresql+psycopg2://a@b/c", "postgresql+psycopg2://a@b/c"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_url_spellings(url, expected):
+    assert normalise_database_url(url) == expected
+
+
+@pytest.mark.parametrize("secret", [None, "", "change-me", "dev", "short-but-random-x7"])
+def test_production_refuses_to_start_without_a_real_secret(tmp_path, monkeypatch, secret):
+    monkeypatch.setenv("EVENTMATE_CONFIG", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    if secret is not None:
+        monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_production_starts_with_a_real_secret(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    app = create_app(ProductionConfig, instance_path=str(tmp_path))
+    assert app.config["SECRET_KEY"] == REAL_SECRET
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_unknown_config_name_is_an_error():
+    with pytest.raises(ConfigError, match="EVENTMATE_CONFIG"):
+        config_from_env({"EVENTMATE_CONFIG": "staging"})

@@ -1,0 +1,131 @@
+"""robots.txt, sitemaps, error pages, health checks and the booking step."""
+
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import pytest
+
+from config import TestConfig
+from eventmate import create_app
+from tests.factories import make_booking, make_city, make_event, now
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def test_robots_txt_points_at_the_sitemap(client, db_session):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    body = response.get_data(as_text=True)
+    assert "Sitemap: http://localhost/sitemap.xml" in body
+    assert "Disallow: /health/" in body
+
+
+def test_sitemap_lists_active_upcoming_events_only(client, db_session):
+    make_city(slug="porto")
+    live = make_event(slug="live-one")
+    make_event(slug="gone-one", starts_at=now() - timedelta(days=1))
+    make_event(slug="hidden-one", is_active=False)
+    db_session.commit()
+
+    index = ElementTree.fromstring(client.get("/sitemap.xml").data)
+    locations = [loc.text for loc in index.findall("sm:sitemap/sm:loc", SITEMAP_NS)]
+    assert locations == [
+        "http://localhost/sitemaps/pages.xml",
+        "http://localhost/sitemaps/events-1.xml",
+    ]
+
+    events = ElementTree.fromstring(client.get("/sitemaps/events-1.xml").data)
+    urls = [loc.text for loc in events.findall("sm:url/sm:loc", SITEMAP_NS)]
+    assert urls == [f"http://localhost/events/{live.slug}/"]
+
+    pages = client.get("/sitemaps/pages.xml").get_data(as_text=True)
+    assert "http://localhost/cities/porto/" in pages
+    assert "http://localhost/categories/music/" in pages
+
+
+def test_sitemap_event_file_beyond_the_last_is_404(client, db_session):
+    assert client.get("/sitemaps/events-1.xml").status_code == 404
+    assert client.get("/sitemaps/events-0.xml").status_code == 404
+
+
+def test_unknown_url_gets_the_site_404_page(client, db_session):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Page not found" in page
+    assert "<title>Page not found · EventMate</title>" in page
+
+
+def test_wrong_method_gets_a_405_page_with_allow_header(client, db_session):
+    response = client.post("/events/")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert "Method not allowed" in response.get_data(as_text=True)
+
+
+def test_500_page_hides_the_traceback(tmp_path):
+    app = create_app(TestConfig, instance_path=str(tmp_path))
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # let the error handler answer, as in production
+
+    @app.get("/_test/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/_test/boom")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in page
+    assert "secret internals" not in page
+    assert "Traceback" not in page
+
+
+def test_health_live_and_ready(client, db_session):
+    live = client.get("/health/live/")
+    ready = client.get("/health/ready/")
+    assert live.status_code == 200
+    assert live.json == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json["checks"]["database"] == "ok"
+
+
+def test_health_ready_reports_redis_when_configured(app, client, db_session):
+    if not app.config.get("REDIS_URL"):
+        pytest.skip("no Redis configured in this run")
+    assert client.get("/health/ready/").json["checks"]["redis"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "status", "message"),
+    [
+        ("2", 200, "Online checkout opens"),
+        ("0", 400, "at least one"),
+        ("-1", 400, "at least one"),
+        ("abc", 400, "at least one"),
+        ("999", 400, "at most 4 seats"),
+    ],
+)
+def test_choosing_seats_checks_the_quantity(client, db_session, quantity, status, message):
+    event = make_event(max_per_booking=4)
+    db_session.commit()
+    response = client.get(f"/events/{event.slug}/book/?quantity={quantity}")
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
+
+
+def test_choosing_seats_is_capped_by_seats_left(client, db_session):
+    event = make_event(capacity=5)
+    make_booking(event, quantity=3)
+    db_session.commit()
+    response = client.get(f"/events/{event.slug}/book/?quantity=3")
+    assert response.status_code == 400
+    assert "at most 2 seats" in response.get_data(as_text=True)
+
+
+def test_choosing_seats_for_sold_out_or_past_event_is_409(client, db_session):
+    sold_out = make_event(capacity=1)
+    make_booking(sold_out, quantity=1)
+    past = make_event(starts_at=now() - timedelta(hours=1))
+    db_session.commit()
+    assert client.get(f"/events/{sold_out.slug}/book/").status_code == 409
+    assert client.get(f"/events/{past.slug}/book/").status_code == 409
