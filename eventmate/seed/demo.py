@@ -71,10 +71,14 @@ def seed_demo(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
     ]
     db.session.add_all(cities + hosts + guests)
 
-    events = []
+    events, titles = [], set()
     for number in range(1, DEMO_EVENTS + 1):
         past = number <= DEMO_PAST_EVENTS
-        events.append(_demo_event(rng, number, now, past, cities, hosts))
+        event = _demo_event(rng, number, now, past, cities, hosts)
+        while event.title in titles:  # every demo event looks different
+            event = _demo_event(rng, number, now, past, cities, hosts)
+        titles.add(event.title)
+        events.append(event)
     db.session.add_all(events)
     db.session.flush()
 
@@ -96,9 +100,9 @@ def _demo_event(rng, number, now, past, cities, hosts) -> Event:
     title = generate.event_title(rng, category, city.name)
     venue_name, address = generate.venue(rng)
     if past:
-        starts_at = generate.start_time(rng, now, 60, 0) - timedelta(days=1)
+        starts_at = generate.local_start_time(rng, now, 60, -2, city.timezone)
     else:
-        starts_at = generate.start_time(rng, now, 0, 75) + timedelta(hours=3)
+        starts_at = generate.local_start_time(rng, now, -1, 75, city.timezone)
     capacity = rng.choice([12, 20, 30, 50, 80, 120])
     event = Event(
         slug=generate.event_slug(title, number),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from slugify import slugify
 
@@ -82,6 +83,20 @@ def start_time(rng: random.Random, now: datetime, days_before: int, days_after: 
     offset = rng.uniform(-days_before * 86400, days_after * 86400)
     start = now + timedelta(seconds=offset)
     return start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+
+
+LOCAL_START_HOURS = [9, 10, 11, 12, 14, 16, 17, 18, 18, 19, 19, 19, 20, 20, 21]
+
+
+def local_start_time(
+    rng: random.Random, now: datetime, days_before: int, days_after: int, zone: str
+) -> datetime:
+    """A start at a plausible local hour (09:00–21:30 in the city), returned in UTC."""
+    day = (now + timedelta(days=rng.randint(-days_before, days_after))).astimezone(ZoneInfo(zone))
+    local = datetime.combine(
+        day.date(), time(rng.choice(LOCAL_START_HOURS), rng.choice([0, 0, 30])), ZoneInfo(zone)
+    )
+    return local.astimezone(UTC)
 
 
 def duration(rng: random.Random) -> timedelta:
