@@ -20,6 +20,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
     app.config.update(config_class.settings_from_env(os.environ, app.instance_path))
 
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_error_handlers(app)
@@ -46,6 +47,13 @@ def register_extensions(app: Flask) -> None:
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
     limiter.init_app(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    from eventmate.converters import PageNumberConverter, SlugConverter
+
+    app.url_map.converters["slug"] = SlugConverter
+    app.url_map.converters["page"] = PageNumberConverter
 
 
 def register_blueprints(app: Flask) -> None:

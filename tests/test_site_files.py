@@ -129,3 +129,29 @@ def test_choosing_seats_for_sold_out_or_past_event_is_409(client, db_session):
     db_session.commit()
     assert client.get(f"/events/{sold_out.slug}/book/").status_code == 409
     assert client.get(f"/events/{past.slug}/book/").status_code == 409
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/events/%00/",
+        "/events/" + "a" * 5000 + "/",
+        "/events/Not_A_Slug/",
+        "/events/x%00y/book/",
+        "/cities/%00/",
+        "/sitemaps/events-99999999999999999999.xml",
+        "/sitemaps/events--1.xml",
+    ],
+)
+def test_malformed_paths_are_404_not_500(client, db_session, url):
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["q=%00", "q=jazz%00night", "city=%00", "from=2026%0012-01", "page=%00", "sort=%00"],
+)
+def test_control_characters_in_the_query_string_are_harmless(client, db_session, query):
+    make_event(title="Jazz Night")
+    db_session.commit()
+    assert client.get(f"/events/?{query}").status_code == 200

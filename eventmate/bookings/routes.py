@@ -23,7 +23,7 @@ class BookingRefused(Exception):
         self.status = status
 
 
-@bp.get("/events/<slug>/book/")
+@bp.get("/events/<slug:slug>/book/")
 def choose_seats(slug: str):
     event = queries.active_event_by_slug(slug)
     if event is None:

@@ -6,6 +6,7 @@ raises, so no query string can produce a 500.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ WHEN_CHOICES = {
 }
 # The query-string names the search understands; everything else is ignored (and dropped from
 # canonical and paging links).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 PARAM_NAMES = ("q", "category", "city", "when", "from", "to", "sort", "page")
 
 
@@ -94,6 +96,8 @@ def parse_search_args(
 ) -> SearchFilters:
     filters = SearchFilters()
     notices = filters.notices
+    # Control characters (NUL above all) have no place in a search and upset PostgreSQL.
+    args = MultiDict({key: CONTROL_CHARACTERS.sub("", value) for key, value in args.items()})
 
     q = " ".join(args.get("q", "").split())
     if len(q) > max_query_length:

@@ -18,7 +18,7 @@ def search():
     return _render_search(request.args)
 
 
-@bp.get("/cities/<slug>/")
+@bp.get("/cities/<slug:slug>/")
 def city(slug: str):
     cities = queries.cities_by_slug()
     if slug not in cities:
@@ -26,7 +26,7 @@ def city(slug: str):
     return _render_search(_with_fixed(request.args, city=slug), landing_city=cities[slug])
 
 
-@bp.get("/categories/<slug>/")
+@bp.get("/categories/<slug:slug>/")
 def category(slug: str):
     if slug not in CATEGORY_BY_SLUG:
         abort(404)
@@ -35,7 +35,7 @@ def category(slug: str):
     )
 
 
-@bp.get("/events/<slug>/")
+@bp.get("/events/<slug:slug>/")
 def detail(slug: str):
     event = queries.active_event_by_slug(slug)
     if event is None:

@@ -54,11 +54,11 @@ def sitemap_pages():
     return Response(body, mimetype="application/xml")
 
 
-@bp.get("/sitemaps/events-<int:number>.xml")
+@bp.get("/sitemaps/events-<page:number>.xml")
 def sitemap_events(number: int):
     """Event file N holds the Nth block of 10,000 upcoming events, in id order."""
     now = datetime.now(UTC)
-    rows = queries.sitemap_event_rows(now, number, SITEMAP_EVENTS_PER_FILE) if number >= 1 else []
+    rows = queries.sitemap_event_rows(now, number, SITEMAP_EVENTS_PER_FILE)
     if not rows:
         abort(404)
     body = render_template("main/sitemap_events.xml", rows=rows)
