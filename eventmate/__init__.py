@@ -30,7 +30,8 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
 
 
 def register_extensions(app: Flask) -> None:
-    from eventmate.extensions import cache, db, limiter, migrate, server_session
+    from eventmate.auth.sessions import init_login_manager
+    from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.models.search import include_object
     from eventmate.stores import session_store_client
 
@@ -46,6 +47,8 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
+    csrf.init_app(app)
+    init_login_manager(app)
     limiter.init_app(app)
 
 
@@ -57,12 +60,13 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from eventmate.auth import bp as auth_bp
     from eventmate.bookings import bp as bookings_bp
     from eventmate.events import bp as events_bp
     from eventmate.health import bp as health_bp
     from eventmate.main import bp as main_bp
 
-    for blueprint in (main_bp, events_bp, bookings_bp, health_bp):
+    for blueprint in (main_bp, events_bp, auth_bp, bookings_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,12 @@ def init_app(app: Flask) -> None:
         response.set_data(body)
         response.content_type = "text/html; charset=utf-8"
         return response, status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400, "Your form expired or came from another site. Go back, reload and try again."
+        )
 
     @app.errorhandler(InternalServerError)
     def internal_error(error: InternalServerError):

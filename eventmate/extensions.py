@@ -3,9 +3,11 @@
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_session import Session
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -28,3 +30,5 @@ migrate = Migrate()
 cache = Cache()
 server_session = Session()
 limiter = Limiter(key_func=get_remote_address)
+login_manager = LoginManager()
+csrf = CSRFProtect()

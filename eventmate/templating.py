@@ -107,6 +107,16 @@ def url_for_media(url: str) -> str:
     return request.host_url.rstrip("/") + url
 
 
+def field_attributes(field, **extra) -> dict:
+    """Accessibility attributes for a form field, leaving out the ones that don't apply."""
+    attributes = {
+        "aria-describedby": f"{field.id}-help" if field.description else None,
+        "aria-invalid": "true" if field.errors else None,
+        **extra,
+    }
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(local_datetime)
     app.add_template_filter(local_time)
@@ -117,6 +127,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(page_window)
     app.add_template_global(event_json_ld)
     app.add_template_global(url_for_media)
+    app.add_template_global(field_attributes)
     app.jinja_env.globals["nav_categories"] = CATEGORIES
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -9,6 +9,7 @@ external transaction" recipe), so tests are isolated and fast.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,3 +138,34 @@ def count_queries(db_session):
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token from the form on `url`, as a browser would submit it."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client, form_url: str, data: dict, action: str | None = None, **kwargs):
+    """Submit a form the way a browser does: load the page for its token, then POST."""
+    data = {"csrf_token": csrf_token(client, form_url), **data}
+    return client.post(action or form_url, data=data, **kwargs)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def login(client):
+    """`login(user)` logs the test client in as `user` (whose password is PASSWORD)."""
+
+    def log_in(user, password: str = PASSWORD):
+        response = post_form(client, "/login/", {"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return log_in

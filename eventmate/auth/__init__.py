@@ -1,1 +1,7 @@
-"""Accounts. Services for creating users; login arrives with its own blueprint."""
+"""Accounts: register, log in, log out."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from eventmate.auth import routes  # noqa: E402,F401  (registers the views on bp)

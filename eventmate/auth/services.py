@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from eventmate.extensions import db
 from eventmate.models import User, normalise_email
 
 MIN_PASSWORD_LENGTH = 10
+# Long enough for any passphrase, short enough that hashing it is not a denial of service.
+MAX_PASSWORD_LENGTH = 128
+# zxcvbn scores 0–4; below 2 means found in common-password lists or trivially patterned.
+MIN_PASSWORD_SCORE = 2
 
 
 class AccountError(ValueError):
@@ -28,11 +35,16 @@ def clean_email(raw: str) -> str:
     return normalise_email(result.normalized)
 
 
-def check_password(password: str, email: str) -> None:
+def check_password(password: str, email: str, display_name: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
-    if password.strip().lower() == email:
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"Use a password of at most {MAX_PASSWORD_LENGTH} characters.")
+    if password.strip().lower() in {email, email.split("@")[0]}:
         raise AccountError("Your password can't be your email address.")
+    inputs = [email, email.split("@")[0], *display_name.split()]
+    if zxcvbn(password, user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError("That password is too common or easy to guess. Try a longer phrase.")
 
 
 def hash_password(password: str) -> str:
@@ -52,7 +64,7 @@ def create_user(
     is_admin: bool = False,
 ) -> User:
     email = clean_email(email)
-    check_password(password, email)
+    check_password(password, email, display_name or "")
     if user_by_email(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
     user = User(
@@ -64,4 +76,21 @@ def create_user(
     )
     db.session.add(user)
     db.session.commit()
+    return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so a miss costs as much time as a wrong password."""
+    return generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (never says which part was wrong)."""
+    user = user_by_email(email) if len(password) <= MAX_PASSWORD_LENGTH else None
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
     return user

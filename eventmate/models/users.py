@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
@@ -13,7 +14,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         # Emails are stored normalised, so a plain unique index is case-insensitive.

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from eventmate.auth import bp
+from eventmate.auth.forms import LoginForm, LogoutForm, RegisterForm
+from eventmate.auth.services import AccountError, authenticate, create_user
+from eventmate.auth.sessions import end_session, safe_next_url, start_session
+
+
+@bp.route("/register/", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = create_user(form.email.data, form.password.data, form.display_name.data)
+        except AccountError as error:
+            _attach_error(form, str(error))
+        else:
+            start_session(user)
+            flash(f"Welcome to EventMate, {user.display_name}!", "success")
+            return redirect(safe_next_url(form.next.data) or url_for("main.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login/", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            start_session(user)
+            flash(f"Welcome back, {user.display_name}.", "success")
+            return redirect(safe_next_url(form.next.data) or url_for("main.home"))
+        form.form_errors.append("That email and password don't match an account.")
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout/")
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        end_session()
+        flash("You're logged out.", "info")
+    return redirect(url_for("main.home"))
+
+
+def _attach_error(form: RegisterForm, message: str) -> None:
+    """Put a service error on the field it is about."""
+    lowered = message.lower()
+    field = form.email if "email" in lowered and "password" not in lowered else form.password
+    if "account for" in lowered:
+        field = form.email
+    field.errors = [*field.errors, message]

@@ -1,0 +1,154 @@
+import pytest
+from sqlalchemy import select
+
+from eventmate.extensions import db
+from eventmate.models import User
+from tests.conftest import PASSWORD, csrf_token, post_form
+from tests.factories import make_member
+
+
+def register(client, **overrides):
+    data = {
+        "display_name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    data.update(overrides)
+    return post_form(client, "/register/", data)
+
+
+def test_register_creates_a_normalised_account_and_logs_in(client, db_session):
+    response = register(client, email="  Ada@Example.COM ")
+    assert response.status_code == 302
+    user = db.session.scalar(select(User))
+    assert user.email == "ada@example.com"
+    assert user.password_hash.startswith("scrypt:")
+    assert PASSWORD not in user.password_hash
+    home = client.get("/").get_data(as_text=True)
+    assert "Ada Lovelace" in home
+    assert "Log out" in home
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"email": "not-an-email"}, "not a valid email address"),
+        ({"password": "short", "confirm": "short"}, "Use 10 to 128 characters"),
+        ({"password": "ada@example.com", "confirm": "ada@example.com"}, "can&#39;t be your email"),
+        ({"password": "password1234", "confirm": "password1234"}, "too common"),
+        ({"password": "qwertyuiop", "confirm": "qwertyuiop"}, "too common"),
+        ({"confirm": "something else entirely"}, "don&#39;t match"),
+        ({"display_name": ""}, "This field is required"),
+    ],
+)
+def test_register_rejects_bad_input_with_a_message(client, db_session, overrides, message):
+    response = register(client, **overrides)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(User)) is None
+
+
+def test_register_rejects_an_existing_email_in_any_case(client, db_session):
+    make_member(email="ada@example.com")
+    response = register(client, email="ADA@example.com")
+    assert response.status_code == 400
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_login_and_logout(client, db_session, login):
+    user = make_member(display_name="Grace")
+    db_session.commit()
+    login(user)
+    assert "Grace" in client.get("/").get_data(as_text=True)
+
+    response = post_form(client, "/", {}, action="/logout/")
+    assert response.status_code == 302
+    assert "Log in" in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("grace@example.com", "wrong password here"), ("nobody@example.com", PASSWORD)],
+)
+def test_login_failure_does_not_say_which_part_was_wrong(client, db_session, email, password):
+    make_member(email="grace@example.com")
+    db_session.commit()
+    response = post_form(client, "/login/", {"email": email, "password": password})
+    assert response.status_code == 400
+    assert "don&#39;t match an account" in response.get_data(as_text=True)
+
+
+def test_inactive_user_cannot_log_in(client, db_session):
+    make_member(email="gone@example.com", is_active=False)
+    db_session.commit()
+    response = post_form(client, "/login/", {"email": "gone@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def session_cookie(client) -> str | None:
+    cookie = client.get_cookie("session")
+    return cookie.value if cookie else None
+
+
+def test_login_issues_a_new_session_id(client, db_session, login):
+    user = make_member()
+    db_session.commit()
+    csrf_token(client, "/login/")  # an anonymous session exists now
+    before = session_cookie(client)
+    assert before
+    login(user)
+    after = session_cookie(client)
+    assert after
+    assert after != before
+
+
+def test_logout_destroys_the_server_side_session(app, client, db_session, login):
+    user = make_member(display_name="Replay Target")
+    db_session.commit()
+    login(user)
+    old_cookie = session_cookie(client)
+    post_form(client, "/", {}, action="/logout/")
+
+    replay = app.test_client()
+    replay.set_cookie("session", old_cookie)
+    page = replay.get("/").get_data(as_text=True)
+    assert "Replay Target" not in page
+    assert "Log in" in page
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "http://evil.example/path",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "data:text/html,hi",
+        " //evil.example",
+        "/\t/evil.example",
+        "///evil.example",
+    ],
+)
+def test_login_next_only_accepts_same_site_paths(client, db_session, target):
+    user = make_member()
+    db_session.commit()
+    response = post_form(
+        client, "/login/", {"email": user.email, "password": PASSWORD, "next": target}
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "evil" not in location
+    assert not location.lower().startswith(("javascript", "data"))
+
+
+def test_login_next_follows_a_relative_path(client, db_session):
+    user = make_member()
+    db_session.commit()
+    response = post_form(
+        client, "/login/", {"email": user.email, "password": PASSWORD, "next": "/events/?q=jazz"}
+    )
+    assert response.headers["Location"] == "/events/?q=jazz"
