@@ -53,10 +53,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_url_converters(app: Flask) -> None:
-    from eventmate.converters import PageNumberConverter, SlugConverter
+    from eventmate.converters import PageNumberConverter, ReferenceConverter, SlugConverter
 
     app.url_map.converters["slug"] = SlugConverter
     app.url_map.converters["page"] = PageNumberConverter
+    app.url_map.converters["ref"] = ReferenceConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -20,3 +20,10 @@ class PageNumberConverter(BaseConverter):
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class ReferenceConverter(BaseConverter):
+    """Booking references: upper-case letters, digits and hyphens."""
+
+    regex = r"[A-Z0-9][A-Z0-9-]{2,15}"
+    part_isolating = True

@@ -9,12 +9,12 @@ from eventmate.extensions import db
 from tests.factories import make_booking, make_event, make_member
 
 
-def url_for_rule(rule, slug: str) -> str:
-    """A concrete URL for a URL-map rule, filling its arguments with real-looking values."""
+def url_for_rule(rule, samples: dict) -> str:
+    """A concrete URL for a URL-map rule, filling its arguments with real values."""
     values = {}
     for argument in rule.arguments:
-        converter = rule._converters[argument]
-        values[argument] = slug if type(converter).__name__ == "SlugConverter" else 1
+        converter = type(rule._converters[argument]).__name__
+        values[argument] = samples.get(converter, 1)
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -40,10 +40,10 @@ def database_state() -> dict:
 def logged_in_with_data(client, db_session, login):
     member = make_member(is_host=True)
     event = make_event(host=member)
-    make_booking(event, user=member, quantity=2)
+    booking = make_booking(event, user=member, quantity=2, reference="ABCD-EFGH")
     db_session.commit()
     login(member)
-    return event
+    return {"SlugConverter": event.slug, "ReferenceConverter": booking.reference}
 
 
 def test_there_are_post_routes_to_check(app):
@@ -52,7 +52,7 @@ def test_there_are_post_routes_to_check(app):
 
 def test_every_post_route_rejects_a_missing_csrf_token(app, client, logged_in_with_data):
     for rule in rules(app, "POST"):
-        url = url_for_rule(rule, logged_in_with_data.slug)
+        url = url_for_rule(rule, logged_in_with_data)
         response = client.post(url, data={})
         assert response.status_code == 400, f"{rule.rule} accepted a POST without a CSRF token"
         assert "Your form expired" in response.get_data(as_text=True)
@@ -60,7 +60,7 @@ def test_every_post_route_rejects_a_missing_csrf_token(app, client, logged_in_wi
 
 def test_every_post_route_rejects_a_forged_csrf_token(app, client, logged_in_with_data):
     for rule in rules(app, "POST"):
-        url = url_for_rule(rule, logged_in_with_data.slug)
+        url = url_for_rule(rule, logged_in_with_data)
         response = client.post(url, data={"csrf_token": "forged"})
         assert response.status_code == 400, rule.rule
 
@@ -68,7 +68,7 @@ def test_every_post_route_rejects_a_forged_csrf_token(app, client, logged_in_wit
 def test_no_get_route_changes_state(app, client, logged_in_with_data):
     before = database_state()
     for rule in rules(app, "GET"):
-        url = url_for_rule(rule, logged_in_with_data.slug)
+        url = url_for_rule(rule, logged_in_with_data)
         response = client.get(url)
         assert response.status_code < 500, rule.rule
     db.session.expire_all()

@@ -40,7 +40,7 @@ def test_event_page_shows_the_essentials(client, db_session):
     assert "€10.00" in page
     assert "42 of 50 seats left" in page
     assert 'alt="Dancers under lights"' in page
-    assert ">Book</button>" in page
+    assert "Log in to book" in page
 
 
 def test_event_page_keeps_newlines_and_escapes_html(client, db_session):
@@ -58,6 +58,7 @@ def test_sold_out_event_says_so_and_offers_no_booking(client, db_session):
     page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
     assert "Sold out" in page
     assert ">Book</button>" not in page
+    assert "Log in to book" not in page
     assert json_ld(page)["offers"]["availability"] == "https://schema.org/SoldOut"
 
 
@@ -162,3 +163,4 @@ def test_past_event_page_still_shows_but_cannot_be_booked(client, db_session):
     page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
     assert "This event has already started." in page
     assert ">Book</button>" not in page
+    assert "Log in to book" not in page

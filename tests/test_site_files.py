@@ -7,7 +7,7 @@ import pytest
 
 from config import TestConfig
 from eventmate import create_app
-from tests.factories import make_booking, make_city, make_event, now
+from tests.factories import make_city, make_event, now
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
@@ -96,48 +96,11 @@ def test_health_ready_reports_redis_when_configured(app, client, db_session):
 
 
 @pytest.mark.parametrize(
-    ("quantity", "status", "message"),
-    [
-        ("2", 200, "Online checkout opens"),
-        ("0", 400, "at least one"),
-        ("-1", 400, "at least one"),
-        ("abc", 400, "at least one"),
-        ("999", 400, "at most 4 seats"),
-    ],
-)
-def test_choosing_seats_checks_the_quantity(client, db_session, quantity, status, message):
-    event = make_event(max_per_booking=4)
-    db_session.commit()
-    response = client.get(f"/events/{event.slug}/book/?quantity={quantity}")
-    assert response.status_code == status
-    assert message in response.get_data(as_text=True)
-
-
-def test_choosing_seats_is_capped_by_seats_left(client, db_session):
-    event = make_event(capacity=5)
-    make_booking(event, quantity=3)
-    db_session.commit()
-    response = client.get(f"/events/{event.slug}/book/?quantity=3")
-    assert response.status_code == 400
-    assert "at most 2 seats" in response.get_data(as_text=True)
-
-
-def test_choosing_seats_for_sold_out_or_past_event_is_409(client, db_session):
-    sold_out = make_event(capacity=1)
-    make_booking(sold_out, quantity=1)
-    past = make_event(starts_at=now() - timedelta(hours=1))
-    db_session.commit()
-    assert client.get(f"/events/{sold_out.slug}/book/").status_code == 409
-    assert client.get(f"/events/{past.slug}/book/").status_code == 409
-
-
-@pytest.mark.parametrize(
     "url",
     [
         "/events/%00/",
         "/events/" + "a" * 5000 + "/",
         "/events/Not_A_Slug/",
-        "/events/x%00y/book/",
         "/cities/%00/",
         "/sitemaps/events-99999999999999999999.xml",
         "/sitemaps/events--1.xml",

@@ -1,52 +1,76 @@
-"""The first step of booking: choose how many seats, checked against what is left.
-
-Checkout itself (accounts, the locked seat update, confirmation) arrives with accounts; this
-step already gives the answers checkout will: 409 when the event cannot be booked at all, 400
-for a quantity that is not allowed.
-"""
+"""Booking seats, the confirmation page, "My bookings" and cancelling."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
 
-from eventmate.bookings import bp
-from eventmate.events import queries
-from eventmate.models import Event
+from eventmate.bookings import bp, queries
+from eventmate.bookings.forms import BookingForm, CancelForm
+from eventmate.bookings.services import (
+    BookingRefused,
+    book_seats,
+    cancel_booking,
+    parse_quantity,
+)
+from eventmate.events import queries as event_queries
 
 
-class BookingRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-@bp.get("/events/<slug:slug>/book/")
-def choose_seats(slug: str):
-    event = queries.active_event_by_slug(slug)
+@bp.post("/events/<slug:slug>/book/")
+def book(slug: str):
+    event = event_queries.active_event_by_slug(slug)
     if event is None:
         abort(404)
+    if not current_user.is_authenticated:
+        # Back to the event page after logging in: a login can't replay this POST.
+        flash("Log in or create an account to book.", "info")
+        return redirect(url_for("auth.login", next=url_for("events.detail", slug=slug)))
+    form = BookingForm()
     try:
-        quantity = check_quantity(event, request.args.get("quantity", "1"), datetime.now(UTC))
+        if not form.validate_on_submit() or not form.request_token.data:
+            raise BookingRefused("That form has expired. Please choose your seats again.", 400)
+        quantity = parse_quantity(form.quantity.data, event)
+        result = book_seats(current_user, event, quantity, form.request_token.data)
     except BookingRefused as refused:
-        page = render_template("bookings/choose.html", event=event, problem=refused.message)
+        page = render_template("bookings/refused.html", event=event, message=refused.message)
         return page, refused.status
-    return render_template("bookings/choose.html", event=event, quantity=quantity)
+    if result.created:
+        flash("You're booked! Your seats are confirmed.", "success")
+    return redirect(url_for("bookings.detail", reference=result.booking.reference), code=303)
 
 
-def check_quantity(event: Event, raw_quantity: str, now: datetime) -> int:
-    """The number of seats asked for, if it can be booked; otherwise BookingRefused says why."""
-    if event.starts_at <= now:
-        raise BookingRefused("This event has already started, so it can no longer be booked.", 409)
-    if event.is_sold_out:
-        raise BookingRefused("Sorry, this event is sold out.", 409)
-    raw_quantity = (raw_quantity or "").strip()
-    if not (raw_quantity.isascii() and raw_quantity.isdigit()) or int(raw_quantity) < 1:
-        raise BookingRefused("Choose a whole number of seats, at least one.", 400)
-    limit = min(event.max_per_booking, event.seats_left)
-    if int(raw_quantity) > limit:
-        seats = "seat" if limit == 1 else "seats"
-        raise BookingRefused(f"You can book at most {limit} {seats} for this event.", 400)
-    return int(raw_quantity)
+@bp.get("/bookings/<ref:reference>/")
+@login_required
+def detail(reference: str):
+    booking = queries.booking_for_user(reference, current_user.id)
+    if booking is None:
+        abort(404)
+    return render_template(
+        "bookings/detail.html", booking=booking, form=CancelForm(), now=datetime.now(UTC)
+    )
+
+
+@bp.post("/bookings/<ref:reference>/cancel/")
+@login_required
+def cancel(reference: str):
+    booking = queries.booking_for_user(reference, current_user.id)
+    if booking is None:
+        abort(404)
+    if CancelForm().validate_on_submit():
+        try:
+            cancel_booking(booking)
+        except BookingRefused as refused:
+            flash(refused.message, "error")
+            return redirect(url_for("bookings.detail", reference=reference), code=303)
+        flash(f"Booking {reference} is cancelled and its seats are released.", "info")
+    return redirect(url_for("bookings.mine"), code=303)
+
+
+@bp.get("/me/bookings/")
+@login_required
+def mine():
+    now = datetime.now(UTC)
+    upcoming, past = queries.bookings_for_user(current_user.id, now)
+    return render_template("bookings/mine.html", upcoming=upcoming, past=past, now=now)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from eventmate.bookings.forms import BookingForm
+from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
@@ -56,7 +59,15 @@ def detail(slug: str):
             "events.detail", slug=slug, reviews=number if number > 1 else None
         ),
         now=datetime.now(UTC),
+        booking_form=_booking_form(),
     )
+
+
+def _booking_form() -> BookingForm | None:
+    """A fresh one-time token per render, so a double submit books once (members only)."""
+    if not current_user.is_authenticated:
+        return None
+    return BookingForm(request_token=new_request_token(), formdata=None)
 
 
 def _with_fixed(args: MultiDict, **fixed: str) -> MultiDict:

@@ -28,6 +28,8 @@ class Booking(db.Model):
         Index("ix_bookings_user_status", "user_id", "status"),
         Index("ix_bookings_event_status", "event_id", "status"),
         Index("ix_bookings_reference", "reference", unique=True),
+        # One booking per rendered form: a double submit finds the first booking.
+        Index("ix_bookings_request_token", "request_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +38,7 @@ class Booking(db.Model):
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default=BOOKING_CONFIRMED)
     reference: Mapped[str] = mapped_column(String(16))
+    request_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

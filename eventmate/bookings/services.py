@@ -1,0 +1,147 @@
+"""Booking and cancelling seats. Each function is one transaction and owns its commit.
+
+Overselling is impossible by construction: seats are taken with one conditional UPDATE
+(`seats_booked + q <= capacity`), which PostgreSQL serialises on the event row, and the booking
+row is inserted in the same transaction. Availability is always read from the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from eventmate.extensions import db
+from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
+
+# No 0/O, 1/I/L: references are read aloud and typed from paper.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 8
+
+
+class BookingRefused(Exception):
+    """Why seats cannot be booked or a booking cannot be cancelled, with the HTTP status."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    booking: Booking
+    created: bool  # False when a repeated form submission found the first booking
+
+
+def new_reference() -> str:
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def new_request_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def parse_quantity(raw: str | None, event: Event) -> int:
+    """The number of seats asked for, within the event's per-booking limit, or BookingRefused."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
+        raise BookingRefused("Choose a whole number of seats, at least one.", 400)
+    quantity = int(raw)
+    if quantity > event.max_per_booking:
+        raise BookingRefused(
+            f"You can book at most {event.max_per_booking} seats at a time for this event.", 400
+        )
+    return quantity
+
+
+def book_seats(user: User, event: Event, quantity: int, request_token: str) -> BookingResult:
+    """Take `quantity` seats of `event` for `user`, or raise BookingRefused. Commits."""
+    existing = _booking_for_token(user, request_token)
+    if existing is not None:
+        return BookingResult(existing, created=False)
+
+    now = datetime.now(UTC)
+    taken = db.session.execute(
+        update(Event)
+        .where(
+            Event.id == event.id,
+            Event.is_active.is_(True),
+            Event.starts_at > now,
+            Event.seats_booked + quantity <= Event.capacity,
+        )
+        .values(seats_booked=Event.seats_booked + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        raise _why_not_bookable(event.id, quantity, now)
+
+    booking = Booking(
+        user_id=user.id,
+        event_id=event.id,
+        quantity=quantity,
+        status=BOOKING_CONFIRMED,
+        reference=new_reference(),
+        request_token=request_token,
+    )
+    db.session.add(booking)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same form was submitted twice at once: the other request booked it.
+        db.session.rollback()
+        existing = _booking_for_token(user, request_token)
+        if existing is None:
+            raise
+        return BookingResult(existing, created=False)
+    return BookingResult(booking, created=True)
+
+
+def cancel_booking(booking: Booking) -> None:
+    """Cancel a confirmed booking before its event starts and give the seats back. Commits."""
+    now = datetime.now(UTC)
+    if booking.event.starts_at <= now:
+        raise BookingRefused("This event has started, so the booking can no longer be cancelled.")
+    cancelled = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == BOOKING_CONFIRMED)
+        .values(status=BOOKING_CANCELLED, cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cancelled.rowcount != 1:
+        db.session.rollback()
+        raise BookingRefused("This booking is already cancelled.")
+    db.session.execute(
+        update(Event)
+        .where(Event.id == booking.event_id)
+        .values(seats_booked=Event.seats_booked - booking.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(booking)
+
+
+def _booking_for_token(user: User, request_token: str) -> Booking | None:
+    return db.session.scalar(
+        select(Booking).where(Booking.request_token == request_token, Booking.user_id == user.id)
+    )
+
+
+def _why_not_bookable(event_id: int, quantity: int, now: datetime) -> BookingRefused:
+    event = db.session.get(Event, event_id, populate_existing=True)
+    if event is None or not event.is_active:
+        return BookingRefused("This event is no longer available.", 404)
+    if event.starts_at <= now:
+        return BookingRefused("This event has already started, so it can no longer be booked.")
+    if event.seats_left == 0:
+        return BookingRefused("Sorry, this event is sold out.")
+    seats = "seat is" if event.seats_left == 1 else "seats are"
+    return BookingRefused(
+        f"Only {event.seats_left} {seats} left, so {quantity} can't be booked. "
+        "Choose fewer seats and try again."
+    )

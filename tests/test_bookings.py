@@ -1,0 +1,232 @@
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from eventmate.extensions import db
+from eventmate.models import Booking, Event
+from tests.conftest import csrf_token
+from tests.factories import make_booking, make_event, make_member, now
+
+
+def booking_form(client, event) -> dict:
+    """The hidden fields of the booking form on the event page."""
+    page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    fields = dict(
+        re.findall(r'name="(csrf_token|request_token)" type="hidden" value="([^"]+)"', page)
+    )
+    assert set(fields) == {"csrf_token", "request_token"}, "no booking form on the page"
+    return fields
+
+
+def book(client, event, quantity="2", form=None):
+    data = {**(form or booking_form(client, event)), "quantity": quantity}
+    return client.post(f"/events/{event.slug}/book/", data=data)
+
+
+def seats_booked(event) -> int:
+    return db.session.scalar(select(Event.seats_booked).where(Event.id == event.id))
+
+
+def booking_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Booking))
+
+
+@pytest.fixture
+def member(db_session, login):
+    user = make_member(display_name="Booker")
+    db_session.commit()
+    login(user)
+    return user
+
+
+def test_member_books_seats_and_sees_the_confirmation(client, db_session, member):
+    event = make_event(title="Choir Concert", capacity=20, max_per_booking=6)
+    db_session.commit()
+
+    response = book(client, event, "2")
+
+    assert response.status_code == 303
+    reference = response.headers["Location"].split("/")[-2]
+    assert re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", reference)
+    booking = db.session.scalar(select(Booking))
+    assert (booking.user_id, booking.quantity, booking.status) == (member.id, 2, "confirmed")
+    assert seats_booked(event) == 2
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert reference in page
+    assert "You're going to Choir Concert" in page
+    assert "You're booked!" in page
+
+
+def test_double_submitting_the_same_form_books_once(client, db_session, member):
+    event = make_event(capacity=20)
+    db_session.commit()
+    form = booking_form(client, event)
+
+    first = book(client, event, "3", form=form)
+    second = book(client, event, "3", form=form)
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert booking_count() == 1
+    assert seats_booked(event) == 3
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "999", "abc", "", "2.5", "１"])
+def test_bad_quantities_are_refused_and_nothing_is_written(client, db_session, member, quantity):
+    event = make_event(capacity=2000, max_per_booking=10)
+    db_session.commit()
+    response = book(client, event, quantity)
+    assert response.status_code == 400
+    assert "Nothing was booked" in response.get_data(as_text=True)
+    assert booking_count() == 0
+    assert seats_booked(event) == 0
+
+
+def test_more_seats_than_left_is_a_clear_409(client, db_session, member):
+    event = make_event(capacity=5)
+    make_booking(event, quantity=4)
+    db_session.commit()
+    response = book(client, event, "2")
+    assert response.status_code == 409
+    assert "Only 1 seat is left" in response.get_data(as_text=True)
+    assert booking_count() == 1
+    assert seats_booked(event) == 4
+
+
+def test_sold_out_event_refuses_a_booking(client, db_session, member):
+    event = make_event(capacity=3)
+    form = booking_form(client, event)
+    make_booking(event, quantity=3)
+    db_session.commit()
+    response = book(client, event, "1", form=form)
+    assert response.status_code == 409
+    assert "sold out" in response.get_data(as_text=True)
+    assert seats_booked(event) == 3
+
+
+def test_past_event_cannot_be_booked(client, db_session, member):
+    event = make_event(starts_at=now() + timedelta(days=1))
+    form = booking_form(client, event)
+    event.starts_at = now() - timedelta(minutes=5)
+    event.ends_at = now() + timedelta(hours=1)
+    db_session.commit()
+    response = book(client, event, "1", form=form)
+    assert response.status_code == 409
+    assert "already started" in response.get_data(as_text=True)
+    assert booking_count() == 0
+
+
+def test_inactive_event_is_404(client, db_session, member):
+    event = make_event()
+    form = booking_form(client, event)
+    event.is_active = False
+    db_session.commit()
+    assert book(client, event, "1", form=form).status_code == 404
+    assert booking_count() == 0
+
+
+def test_anonymous_booking_goes_to_login_and_back_to_the_event(client, db_session):
+    event = make_event()
+    db_session.commit()
+    token = csrf_token(client, "/login/")
+    response = client.post(
+        f"/events/{event.slug}/book/", data={"csrf_token": token, "quantity": "1"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/login/?next=/events/{event.slug}/"
+    assert booking_count() == 0
+
+
+def test_my_bookings_lists_upcoming_and_past(client, db_session, member):
+    soon = make_event(title="Soon Show", starts_at=now() + timedelta(days=2))
+    later = make_event(title="Later Show", starts_at=now() + timedelta(days=9))
+    done = make_event(title="Done Show", starts_at=now() - timedelta(days=3))
+    for event in (later, soon, done):
+        make_booking(event, user=member)
+    make_booking(make_event(title="Someone Else's Show"))
+    db_session.commit()
+
+    page = client.get("/me/bookings/").get_data(as_text=True)
+
+    upcoming, past = page.split('id="past-heading"')
+    assert upcoming.index("Soon Show") < upcoming.index("Later Show")
+    assert "Done Show" in past
+    assert "Someone Else" not in page
+
+
+def test_my_bookings_needs_login(client, db_session):
+    response = client.get("/me/bookings/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/?next=")
+
+
+def test_another_users_booking_is_404(client, db_session, member):
+    theirs = make_booking(make_event(), reference="THEI-RS22")
+    db_session.commit()
+    assert client.get(f"/bookings/{theirs.reference}/").status_code == 404
+    token = csrf_token(client, "/me/bookings/")
+    response = client.post(f"/bookings/{theirs.reference}/cancel/", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert db.session.get(Booking, theirs.id).status == "confirmed"
+
+
+def cancel(client, booking):
+    page = client.get(f"/bookings/{booking.reference}/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+
+
+def test_cancelling_returns_the_seats(client, db_session, member):
+    event = make_event(capacity=10)
+    booking = make_booking(event, user=member, quantity=4, reference="CANC-EL22")
+    db_session.commit()
+
+    response = cancel(client, booking)
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == "cancelled"
+    assert db.session.get(Booking, booking.id).cancelled_at is not None
+    assert seats_booked(event) == 0
+    assert "is cancelled" in client.get("/me/bookings/").get_data(as_text=True)
+
+
+def test_cancelling_twice_gives_the_seats_back_once(client, db_session, member):
+    event = make_event(capacity=10)
+    make_booking(event, quantity=3)
+    booking = make_booking(event, user=member, quantity=2, reference="TWIC-E222")
+    db_session.commit()
+    page = client.get(f"/bookings/{booking.reference}/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    for _ in range(2):
+        client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+    assert seats_booked(event) == 3
+
+
+def test_a_started_event_cannot_be_cancelled(client, db_session, member):
+    event = make_event(starts_at=now() + timedelta(days=1))
+    booking = make_booking(event, user=member, quantity=2, reference="LATE-2222")
+    db_session.commit()
+    page = client.get(f"/bookings/{booking.reference}/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    event.starts_at = now() - timedelta(minutes=1)
+    db_session.commit()
+    client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+    assert db.session.get(Booking, booking.id).status == "confirmed"
+    assert seats_booked(event) == 2
+
+
+@pytest.mark.parametrize("url", ["/me/bookings/", "/bookings/BUDG-ET22/"])
+@pytest.mark.parametrize("rows", [1, 30])
+def test_booking_pages_query_budget(client, db_session, member, count_queries, url, rows):
+    for n in range(rows):
+        make_booking(
+            make_event(), user=member, reference="BUDG-ET22" if n == 0 else f"BUDG-X{n:03d}"
+        )
+    db_session.commit()
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count <= 2, "\n".join(counter.statements)
