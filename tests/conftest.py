@@ -101,7 +101,8 @@ def runner(app, db_session):
 
 @pytest.fixture
 def is_postgres(app) -> bool:
-    return db.engine.dialect.name == "postgresql"
+    with app.app_context():
+        return db.engine.dialect.name == "postgresql"
 
 
 @pytest.fixture

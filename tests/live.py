@@ -1,0 +1,106 @@
+"""A real server process for tests that need real concurrency, and a tiny browser-like client."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(extra_env: dict | None = None, workers: int = 4) -> Iterator[str]:
+    """gunicorn serving wsgi:app with the test configuration; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "EVENTMATE_CONFIG": "test", **(extra_env or {})}
+    command = [
+        sys.executable, "-m", "gunicorn", "wsgi:app",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", "16",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(port, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/health/live/")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    raise RuntimeError("gunicorn did not come up")
+
+
+class Browser:
+    """Cookies and CSRF tokens, one new connection per request (as separate clients are)."""
+
+    def __init__(self, base: str) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        connection.close()
+        return response.status, response.headers, text
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict):
+        return self.request("POST", path, form)
+
+    def hidden_fields(self, path: str) -> dict[str, str]:
+        _, _, page = self.get(path)
+        return dict(re.findall(r'name="([a-z_]+)" type="hidden" value="([^"]*)"', page))
+
+    def log_in(self, email: str, password: str) -> None:
+        token = self.hidden_fields("/login/")["csrf_token"]
+        status, _, _ = self.post(
+            "/login/", {"csrf_token": token, "email": email, "password": password}
+        )
+        assert status == 302, f"login failed for {email}: {status}"

@@ -1,0 +1,190 @@
+"""Concurrent bookings through a real gunicorn process on PostgreSQL: never oversell.
+
+These tests commit real rows (the server can't see a test's open transaction) and delete them
+afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from eventmate.auth.services import hash_password
+from eventmate.extensions import db
+from eventmate.models import Booking, City, Event, User
+from tests.conftest import PASSWORD
+from tests.live import Browser, gunicorn_server
+
+CLIENTS = 50
+
+
+@pytest.fixture
+def committed(app, postgres_only):
+    """A session on its own connection whose rows are committed, then removed after the test."""
+    with app.app_context():
+        session = Session(db.engine)
+        created: list = []
+        yield session, created
+        session.rollback()
+        for model in (Booking, Event, User, City):
+            ids = [row.id for row in created if isinstance(row, model)]
+            if model is Booking:
+                event_ids = [row.id for row in created if isinstance(row, Event)]
+                session.execute(delete(Booking).where(Booking.event_id.in_(event_ids)))
+            elif ids:
+                session.execute(delete(model).where(model.id.in_(ids)))
+        session.commit()
+        session.close()
+
+
+def setup_event(session, created, capacity: int, booked: int, members: int):
+    tag = uuid.uuid4().hex[:8]
+    password_hash = hash_password(PASSWORD)
+    city = City(name=f"Race {tag}", slug=f"race-{tag}", country="Testland", timezone="UTC")
+    host = User(email=f"host-{tag}@example.com", display_name="Host", password_hash="x")
+    users = [
+        User(email=f"racer{n}-{tag}@example.com", display_name=f"Racer {n}",
+             password_hash=password_hash)
+        for n in range(members)
+    ]  # fmt: skip
+    starts = datetime.now(UTC) + timedelta(days=3)
+    event = Event(
+        slug=f"race-{tag}", title="Race", category="music", city=city, host=host,
+        venue_name="Hall", starts_at=starts, ends_at=starts + timedelta(hours=2),
+        capacity=capacity, seats_booked=booked, max_per_booking=10,
+    )  # fmt: skip
+    session.add_all([city, host, event, *users])
+    session.commit()
+    created.extend([city, host, event, *users])
+    return event, users
+
+
+def run_together(actions) -> list:
+    """Run each action in its own thread, released at the same moment by a barrier."""
+    barrier = threading.Barrier(len(actions))
+    results: list = [None] * len(actions)
+
+    def run(index, action):
+        barrier.wait()
+        try:
+            results[index] = action()
+        except Exception as error:  # a dropped connection is a result too
+            results[index] = ("error", repr(error))
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def ledger(session, event_id: int) -> tuple[int, int, int]:
+    """(seats_booked, sum of confirmed quantities, capacity) straight from the database."""
+    session.expire_all()
+    event = session.get(Event, event_id)
+    confirmed = session.scalar(
+        select(func.coalesce(func.sum(Booking.quantity), 0)).where(
+            Booking.event_id == event_id, Booking.status == "confirmed"
+        )
+    )
+    return event.seats_booked, confirmed, event.capacity
+
+
+def report(capsys, title: str, counts: Counter) -> None:
+    with capsys.disabled():
+        print(f"\n[race] {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+def test_fifty_clients_racing_for_ten_seats_confirm_exactly_ten(committed, capsys):
+    session, created = committed
+    event, users = setup_event(session, created, capacity=10, booked=0, members=CLIENTS)
+    with gunicorn_server() as base:
+        browsers = []
+        for user in users:
+            browser = Browser(base)
+            browser.log_in(user.email, PASSWORD)
+            fields = browser.hidden_fields(f"/events/{event.slug}/")
+            browsers.append((browser, fields))
+
+        def booking_attempt(browser, fields):
+            def attempt():
+                form = {**fields, "quantity": "1"}
+                status, _, page = browser.post(f"/events/{event.slug}/book/", form)
+                return status, page
+
+            return attempt
+
+        results = run_together([booking_attempt(b, f) for b, f in browsers])
+
+    statuses = Counter(r[0] for r in results)
+    counts = Counter(
+        requests=len(results),
+        confirmed=statuses[303],
+        rejected=statuses[409],
+        errors=len(results) - statuses[303] - statuses[409],
+    )
+    report(capsys, "50 clients, 10 seats left", counts)
+    assert counts["confirmed"] == 10
+    assert counts["rejected"] == 40
+    assert counts["errors"] == 0
+    assert all("sold out" in page for status, page in results if status == 409)
+    seats, confirmed, capacity = ledger(session, event.id)
+    assert seats == confirmed == capacity == 10
+
+
+def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys):
+    session, created = committed
+    event, users = setup_event(session, created, capacity=2, booked=0, members=21)
+    holder, racers = users[0], users[1:]
+
+    with gunicorn_server() as base:
+        # The racers opened the event page while seats were left...
+        racer_browsers = []
+        for user in racers:
+            browser = Browser(base)
+            browser.log_in(user.email, PASSWORD)
+            racer_browsers.append((browser, browser.hidden_fields(f"/events/{event.slug}/")))
+        # ...then the holder took the last two seats, and now cancels as they all click Book.
+        booking = Booking(user=holder, event=event, quantity=2, reference=f"RACE{event.id:05d}")
+        event.seats_booked = 2
+        session.add(booking)
+        session.commit()
+        created.append(booking)
+        holder_browser = Browser(base)
+        holder_browser.log_in(holder.email, PASSWORD)
+        cancel_fields = holder_browser.hidden_fields(f"/bookings/{booking.reference}/")
+
+        def cancel():
+            status, _, _ = holder_browser.post(
+                f"/bookings/{booking.reference}/cancel/",
+                {"csrf_token": cancel_fields["csrf_token"]},
+            )
+            return (status,)
+
+        def book_one(browser, fields):
+            return lambda: browser.post(f"/events/{event.slug}/book/", {**fields, "quantity": "1"})
+
+        results = run_together([cancel] + [book_one(b, f) for b, f in racer_browsers])
+
+    statuses = Counter(result[0] for result in results[1:])
+    counts = Counter(
+        requests=len(results),
+        cancel_status=results[0][0],
+        confirmed=statuses[303],
+        rejected=statuses[409],
+        errors=len(results) - 1 - statuses[303] - statuses[409],
+    )
+    report(capsys, "cancel of the last 2 seats racing 20 single-seat bookings", counts)
+    assert results[0][0] == 303
+    assert counts["errors"] == 0
+    assert counts["confirmed"] <= 2
+    seats, confirmed, capacity = ledger(session, event.id)
+    assert seats == confirmed == counts["confirmed"]
+    assert seats <= capacity
