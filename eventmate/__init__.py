@@ -63,11 +63,12 @@ def register_url_converters(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from eventmate.auth import bp as auth_bp
     from eventmate.bookings import bp as bookings_bp
+    from eventmate.calendars import bp as calendars_bp
     from eventmate.events import bp as events_bp
     from eventmate.health import bp as health_bp
     from eventmate.main import bp as main_bp
 
-    for blueprint in (main_bp, events_bp, auth_bp, bookings_bp, health_bp):
+    for blueprint in (main_bp, events_bp, auth_bp, bookings_bp, calendars_bp, health_bp):
         app.register_blueprint(blueprint)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -54,6 +55,10 @@ def app(tmp_path_factory):
         if db.engine.dialect.name == "sqlite":
             _sqlite_real_savepoints(db.engine)
         upgrade()
+    # Tests hold an app context while they make requests, and Flask reuses it for each request,
+    # so `g` would outlive a request (Flask-Login caches the user there). In production every
+    # request has its own; give each test request a fresh `g` before anything else runs.
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from eventmate.bookings import bp, queries
@@ -15,6 +15,7 @@ from eventmate.bookings.services import (
     cancel_booking,
     parse_quantity,
 )
+from eventmate.calendars.feeds import feed_key
 from eventmate.events import queries as event_queries
 
 
@@ -73,4 +74,11 @@ def cancel(reference: str):
 def mine():
     now = datetime.now(UTC)
     upcoming, past = queries.bookings_for_user(current_user.id, now)
-    return render_template("bookings/mine.html", upcoming=upcoming, past=past, now=now)
+    feed_url = url_for(
+        "calendars.bookings_ics",
+        key=feed_key(current_user.id, current_app.config["SECRET_KEY"]),
+        _external=True,
+    )
+    return render_template(
+        "bookings/mine.html", upcoming=upcoming, past=past, now=now, feed_url=feed_url
+    )

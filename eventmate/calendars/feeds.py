@@ -1,0 +1,85 @@
+"""Build .ics documents with the icalendar library.
+
+Times are written in the event city's zone (TZID) with the matching VTIMEZONE, so calendars
+show the local wall-clock time wherever the reader is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from flask import url_for
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from eventmate.models import BOOKING_CANCELLED, Booking, Event
+
+PRODUCT_ID = "-//EventMate//eventmate//EN"
+FEED_SALT = "bookings-calendar-feed"
+
+
+def event_calendar(event: Event) -> bytes:
+    calendar = _calendar(event.title)
+    calendar.add_component(_vevent(event, uid=f"event-{event.id}@eventmate"))
+    return _finish(calendar)
+
+
+def bookings_calendar(bookings: Iterable[Booking], owner_name: str) -> bytes:
+    calendar = _calendar(f"{owner_name}'s EventMate bookings")
+    for booking in bookings:
+        vevent = _vevent(booking.event, uid=f"booking-{booking.id}@eventmate")
+        seats = "1 seat" if booking.quantity == 1 else f"{booking.quantity} seats"
+        vevent.pop("summary")
+        vevent.add("summary", f"{booking.event.title} ({seats})")
+        if booking.status == BOOKING_CANCELLED:
+            vevent["status"] = "CANCELLED"
+        calendar.add_component(vevent)
+    return _finish(calendar)
+
+
+def _calendar(name: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODUCT_ID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    return calendar
+
+
+def _vevent(event: Event, uid: str) -> CalendarEvent:
+    zone = event.city.zone
+    url = url_for("events.detail", slug=event.slug, _external=True)
+    vevent = CalendarEvent()
+    vevent.add("uid", uid)
+    vevent.add("dtstamp", datetime.now(UTC))
+    vevent.add("dtstart", event.starts_at.astimezone(zone))
+    vevent.add("dtend", event.ends_at.astimezone(zone))
+    vevent.add("summary", event.title)
+    vevent.add("description", f"{event.description}\n\n{url}")
+    vevent.add("location", ", ".join(filter(None, [
+        event.venue_name, event.venue_address, event.city.name, event.city.country,
+    ])))  # fmt: skip
+    vevent.add("url", url)
+    vevent.add("status", "CONFIRMED")
+    vevent.add("last-modified", event.updated_at)
+    return vevent
+
+
+def _finish(calendar: Calendar) -> bytes:
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def feed_key(user_id: int, secret_key: str) -> str:
+    """A signed, unguessable key that lets a calendar app fetch one member's feed."""
+    return URLSafeSerializer(secret_key, salt=FEED_SALT).dumps(user_id)
+
+
+def user_id_from_feed_key(key: str, secret_key: str) -> int | None:
+    try:
+        value = URLSafeSerializer(secret_key, salt=FEED_SALT).loads(key)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None

@@ -1,0 +1,78 @@
+import re
+from datetime import UTC, datetime
+
+from icalendar import Calendar
+
+from tests.factories import make_booking, make_city, make_event
+
+
+def parse(response) -> Calendar:
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    return Calendar.from_ical(response.data)
+
+
+def test_event_calendar_has_local_times_with_their_zone(client, db_session):
+    tokyo = make_city(name="Tokyo", slug="tokyo", country="Japan", timezone="Asia/Tokyo")
+    event = make_event(
+        title="Sakura Walk",
+        city=tokyo,
+        venue_name="Ueno Park",
+        starts_at=datetime(2031, 4, 1, 1, 0, tzinfo=UTC),
+    )
+    db_session.commit()
+
+    calendar = parse(client.get(f"/events/{event.slug}/calendar.ics"))
+
+    vevent = calendar.walk("VEVENT")[0]
+    assert str(vevent["summary"]) == "Sakura Walk"
+    start = vevent.decoded("dtstart")
+    assert (start.hour, str(start.tzinfo)) == (10, "Asia/Tokyo")  # 01:00 UTC is 10:00 JST
+    assert start == datetime(2031, 4, 1, 1, 0, tzinfo=UTC)
+    assert vevent["dtstart"].params["TZID"] == "Asia/Tokyo"
+    assert [str(tz["tzid"]) for tz in calendar.walk("VTIMEZONE")] == ["Asia/Tokyo"]
+    assert "Ueno Park" in str(vevent["location"])
+    assert str(vevent["uid"]) == f"event-{event.id}@eventmate"
+
+
+def test_event_calendar_for_unknown_event_is_404(client, db_session):
+    assert client.get("/events/nope/calendar.ics").status_code == 404
+
+
+def test_bookings_feed_lists_the_members_bookings_only(client, db_session, login):
+    from tests.factories import make_member
+
+    member = make_member()
+    mine = make_event(title="My Gig")
+    cancelled = make_event(title="Dropped Gig")
+    make_booking(mine, user=member, quantity=2)
+    make_booking(cancelled, user=member, status="cancelled")
+    make_booking(make_event(title="Their Gig"))
+    db_session.commit()
+    login(member)
+
+    calendar = parse(client.get("/me/bookings.ics"))
+
+    events = {str(e["summary"]).split(" (")[0]: e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"My Gig", "Dropped Gig"}
+    assert str(events["Dropped Gig"]["status"]) == "CANCELLED"
+    assert str(events["My Gig"]["status"]) == "CONFIRMED"
+
+
+def test_bookings_feed_works_with_its_private_key_and_not_a_forged_one(
+    app, client, db_session, login
+):
+    from tests.factories import make_member
+
+    member = make_member()
+    make_booking(make_event(title="Keyed Gig"), user=member)
+    db_session.commit()
+    login(member)
+    page = client.get("/me/bookings/").get_data(as_text=True)
+    feed = re.search(r'href="(http://localhost/me/bookings\.ics\?key=[^"]+)"', page).group(1)
+
+    anonymous = app.test_client()
+    calendar = parse(anonymous.get(feed.replace("http://localhost", "")))
+    assert "Keyed Gig" in str(calendar.walk("VEVENT")[0]["summary"])
+    assert anonymous.get("/me/bookings.ics?key=forged").status_code == 404
+    assert anonymous.get("/me/bookings.ics").status_code == 302
