@@ -67,8 +67,10 @@ def register_blueprints(app: Flask) -> None:
     from eventmate.events import bp as events_bp
     from eventmate.health import bp as health_bp
     from eventmate.main import bp as main_bp
+    from eventmate.reviews import bp as reviews_bp
 
-    for blueprint in (main_bp, events_bp, auth_bp, bookings_bp, calendars_bp, health_bp):
+    blueprints = (main_bp, events_bp, auth_bp, bookings_bp, reviews_bp, calendars_bp, health_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

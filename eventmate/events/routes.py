@@ -14,6 +14,8 @@ from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
 from eventmate.pagination import page_number
+from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
+from eventmate.reviews.services import review_standing
 
 
 @bp.get("/events/")
@@ -60,7 +62,25 @@ def detail(slug: str):
         ),
         now=datetime.now(UTC),
         booking_form=_booking_form(),
+        **_review_context(event),
     )
+
+
+def _review_context(event) -> dict:
+    """The member's own review and the forms to write, edit or delete it, when allowed."""
+    if not current_user.is_authenticated:
+        return {"review_standing": None}
+    standing = review_standing(current_user, event)
+    own = standing.own_review
+    review_form = ReviewForm(
+        formdata=None, rating=str(own.rating) if own else None, body=own.body if own else ""
+    )
+    return {
+        "review_standing": standing,
+        "own_review": own,
+        "review_form": review_form,
+        "delete_review_form": DeleteReviewForm(),
+    }
 
 
 def _booking_form() -> BookingForm | None:
