@@ -58,7 +58,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    MAX_CONTENT_LENGTH = 45 * 1024 * 1024
+    # One image (5 MB at most) and a few form fields per request; more is a 413.
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+    MAX_IMAGES_PER_EVENT = 8
 
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
@@ -68,6 +70,7 @@ class Config:
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
         settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
+        settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
                 "pool_pre_ping": True,
@@ -143,8 +146,9 @@ class TestConfig(Config):
             or f"sqlite:///{instance_path}/eventmate-test.db",
             "SECRET_KEY": "test-secret-key-not-for-production-use",
         }
-        if environ.get("TEST_REDIS_URL"):
-            test_env["REDIS_URL"] = environ["TEST_REDIS_URL"]
+        for name in ("REDIS_URL", "CLOUDINARY_URL"):
+            if environ.get(f"TEST_{name}"):
+                test_env[name] = environ[f"TEST_{name}"]
         settings = super().settings_from_env(test_env, instance_path)
         settings["CACHE_KEY_PREFIX"] = f"em-test-{os.getpid()}:cache:"
         return settings

@@ -32,6 +32,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
 def register_extensions(app: Flask) -> None:
     from eventmate.auth.sessions import init_login_manager
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
+    from eventmate.media import storage
     from eventmate.models.search import include_object
     from eventmate.stores import session_store_client
 
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     init_login_manager(app)
     limiter.init_app(app)
+    storage.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:
@@ -66,10 +68,15 @@ def register_blueprints(app: Flask) -> None:
     from eventmate.calendars import bp as calendars_bp
     from eventmate.events import bp as events_bp
     from eventmate.health import bp as health_bp
+    from eventmate.hosts import bp as hosts_bp
     from eventmate.main import bp as main_bp
+    from eventmate.media.routes import bp as media_bp
     from eventmate.reviews import bp as reviews_bp
 
-    blueprints = (main_bp, events_bp, auth_bp, bookings_bp, reviews_bp, calendars_bp, health_bp)
+    blueprints = (
+        main_bp, events_bp, auth_bp, bookings_bp, reviews_bp, calendars_bp, hosts_bp, media_bp,
+        health_bp,
+    )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ def init_app(app: Flask) -> None:
         response.content_type = "text/html; charset=utf-8"
         return response, status
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        _drain_request_body()
+        return render_error(413, "That upload is too large: images can be up to 5 MB each.")
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(
@@ -64,3 +69,23 @@ def init_app(app: Flask) -> None:
     def internal_error(error: InternalServerError):
         log.error("unhandled error", exc_info=error.original_exception or error)
         return render_error(500)
+
+
+MAX_DRAIN_BYTES = 64 * 1024 * 1024
+
+
+def _drain_request_body() -> None:
+    """Read (and discard) what the client is still sending, so it gets our 413 page instead of
+    a connection reset. Bounded: a client sending more than this is simply cut off."""
+    stream = request.environ.get("wsgi.input")
+    if stream is None:
+        return
+    remaining = MAX_DRAIN_BYTES
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(65536, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except OSError:
+        pass

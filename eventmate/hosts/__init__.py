@@ -1,0 +1,7 @@
+"""Hosts manage their own listings: create, edit, (de)activate, attendees, images."""
+
+from flask import Blueprint
+
+bp = Blueprint("hosts", __name__, url_prefix="/host")
+
+from eventmate.hosts import images_routes, routes  # noqa: E402,F401  (registers the views on bp)

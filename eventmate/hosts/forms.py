@@ -1,0 +1,111 @@
+"""The event form. Times are typed in the city's local time and stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from eventmate.models import CATEGORIES, City
+
+CURRENCIES = ["EUR", "GBP", "USD", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN"]
+MAX_CAPACITY = 100_000
+
+
+class EventForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(min=5, max=140)])
+    description = TextAreaField(
+        "Description", validators=[DataRequired(), Length(min=20, max=10_000)]
+    )
+    category = SelectField("Category", choices=[SelectChoice(c.slug, c.name) for c in CATEGORIES])
+    city_id = SelectField("City", coerce=int, validate_choice=True)
+    venue_name = StringField("Venue", validators=[DataRequired(), Length(max=140)])
+    venue_address = StringField("Address", validators=[Length(max=255)])
+    starts_at = DateTimeLocalField(
+        "Starts (local time)",
+        validators=[InputRequired(message="Enter a start date and time.")],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    ends_at = DateTimeLocalField(
+        "Ends (local time)",
+        validators=[InputRequired(message="Enter an end date and time.")],
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+    )
+    capacity = IntegerField(
+        "Capacity", validators=[InputRequired(), NumberRange(min=1, max=MAX_CAPACITY)]
+    )
+    max_per_booking = IntegerField(
+        "Most seats in one booking",
+        default=10,
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+    )
+    price = DecimalField(
+        "Price (0 for free)",
+        places=2,
+        validators=[
+            InputRequired(),
+            NumberRange(
+                min=Decimal("0"),
+                max=Decimal("100000"),
+                message="Enter a price from 0 (free) to 100,000.",
+            ),
+        ],  # fmt: skip
+    )
+    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
+
+    def __init__(self, cities: list[City], *args, is_new: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cities = {city.id: city for city in cities}
+        self.city_id.choices = [SelectChoice(city.id, city.name) for city in cities]
+        self.is_new = is_new
+
+    @property
+    def zone(self) -> ZoneInfo:
+        city = self.cities.get(self.city_id.data)
+        return city.zone if city else ZoneInfo("UTC")
+
+    def utc(self, field) -> datetime:
+        """A local wall-clock time from the form as an aware UTC datetime."""
+        return field.data.replace(tzinfo=self.zone).astimezone(UTC)
+
+    def validate_starts_at(self, field) -> None:
+        if field.data is None:
+            return
+        _check_exists(field.data, self.zone)
+        if self.is_new and self.utc(field) <= datetime.now(UTC):
+            raise ValidationError("The start must be in the future.")
+
+    def validate_ends_at(self, field) -> None:
+        if field.data is None or self.starts_at.data is None:
+            return
+        _check_exists(field.data, self.zone)
+        if self.utc(field) <= self.utc(self.starts_at):
+            raise ValidationError("The end must be after the start.")
+
+    def validate_max_per_booking(self, field) -> None:
+        if field.data and self.capacity.data and field.data > self.capacity.data:
+            raise ValidationError("Can't be more than the capacity.")
+
+
+def _check_exists(local: datetime, zone: ZoneInfo) -> None:
+    """Refuse a wall-clock time skipped by a daylight-saving change (e.g. 02:30 in spring)."""
+    aware = local.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        raise ValidationError(f"That time doesn't exist in {zone.key}: the clocks change then.")
+
+
+def local_value(value: datetime, zone: ZoneInfo) -> datetime:
+    """A stored UTC time as the naive local time the form shows."""
+    return value.astimezone(zone).replace(tzinfo=None)

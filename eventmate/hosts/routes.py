@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, select
+from sqlalchemy.orm import joinedload
+
+from eventmate.events.queries import all_cities
+from eventmate.extensions import db
+from eventmate.hosts import bp
+from eventmate.hosts.access import host_required, managed_event
+from eventmate.hosts.forms import EventForm, local_value
+from eventmate.hosts.services import (
+    CapacityBelowBookings,
+    attendees,
+    attendees_csv,
+    create_event,
+    set_active,
+    update_event,
+)
+from eventmate.models import Event
+
+
+@bp.get("/")
+@host_required
+def dashboard():
+    now = datetime.now(UTC)
+    upcoming_first = case((Event.starts_at >= now, 0), else_=1)
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.host_id == current_user.id)
+        .options(joinedload(Event.city))
+        .order_by(upcoming_first, Event.starts_at)
+    ).all()
+    return render_template("hosts/dashboard.html", events=events, now=now)
+
+
+@bp.route("/events/new/", methods=["GET", "POST"])
+@host_required
+def new_event():
+    form = EventForm(all_cities(), is_new=True)
+    if form.validate_on_submit():
+        event = create_event(current_user, form)
+        flash("Your event is live. Add some images to make it shine.", "success")
+        return redirect(url_for("hosts.images", slug=event.slug), code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("hosts/event_form.html", form=form, event=None), status
+
+
+@bp.route("/events/<slug:slug>/edit/", methods=["GET", "POST"])
+@host_required
+def edit_event(slug: str):
+    event = managed_event(slug)
+    form = EventForm(all_cities(), obj=event, is_new=False)
+    if request.method == "GET":
+        zone = event.city.zone
+        form.starts_at.data = local_value(event.starts_at, zone)
+        form.ends_at.data = local_value(event.ends_at, zone)
+    if form.validate_on_submit():
+        try:
+            update_event(event, form)
+        except CapacityBelowBookings as error:
+            form.capacity.errors = [
+                *form.capacity.errors,
+                f"{error.args[0]} seats are already booked, so the capacity can't be lower.",
+            ]
+        else:
+            flash("Changes saved.", "success")
+            return redirect(url_for("hosts.dashboard"), code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("hosts/event_form.html", form=form, event=event), status
+
+
+@bp.post("/events/<slug:slug>/deactivate/")
+@host_required
+def deactivate(slug: str):
+    event = managed_event(slug)
+    set_active(event, False)
+    flash(f"“{event.title}” is hidden from the site. Existing bookings are kept.", "info")
+    return redirect(url_for("hosts.dashboard"), code=303)
+
+
+@bp.post("/events/<slug:slug>/reactivate/")
+@host_required
+def reactivate(slug: str):
+    event = managed_event(slug)
+    set_active(event, True)
+    flash(f"“{event.title}” is listed again.", "success")
+    return redirect(url_for("hosts.dashboard"), code=303)
+
+
+@bp.get("/events/<slug:slug>/attendees/")
+@host_required
+def attendee_list(slug: str):
+    event = managed_event(slug)
+    return render_template("hosts/attendees.html", event=event, bookings=attendees(event.id))
+
+
+@bp.get("/events/<slug:slug>/attendees.csv")
+@host_required
+def attendee_csv(slug: str):
+    event = managed_event(slug)
+    response = Response(attendees_csv(attendees(event.id)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-attendees.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

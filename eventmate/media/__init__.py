@@ -1,0 +1,1 @@
+"""Uploaded images: verification, re-encoding and storage (local files or Cloudinary)."""

@@ -1,0 +1,253 @@
+import csv
+import html
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from eventmate.extensions import db
+from eventmate.models import Event
+from tests.conftest import csrf_token
+from tests.factories import make_booking, make_city, make_event, make_member, make_user, now
+
+HOST_ROUTES = [
+    ("GET", "/host/"),
+    ("GET", "/host/events/new/"),
+    ("POST", "/host/events/new/"),
+    ("GET", "/host/events/{slug}/edit/"),
+    ("POST", "/host/events/{slug}/edit/"),
+    ("POST", "/host/events/{slug}/deactivate/"),
+    ("POST", "/host/events/{slug}/reactivate/"),
+    ("GET", "/host/events/{slug}/attendees/"),
+    ("GET", "/host/events/{slug}/attendees.csv"),
+    ("GET", "/host/events/{slug}/images/"),
+    ("POST", "/host/events/{slug}/images/"),
+    ("POST", "/host/events/{slug}/images/1/delete/"),
+    ("POST", "/host/events/{slug}/images/1/move/"),
+]
+EVENT_ROUTES = [route for route in HOST_ROUTES if "{slug}" in route[1]]
+
+
+def test_every_host_route_is_in_the_matrix(app):
+    listed = {path.replace("{slug}", "<slug:slug>").replace("/1/", "/<int:image_id>/")
+              for _, path in HOST_ROUTES}  # fmt: skip
+    actual = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/host")}
+    assert actual == listed
+
+
+def request(client, method, path, token=None):
+    if method == "GET":
+        return client.get(path)
+    return client.post(path, data={"csrf_token": token or csrf_token(client, "/me/bookings/")})
+
+
+@pytest.mark.parametrize(("method", "path"), HOST_ROUTES)
+def test_anonymous_visitors_are_sent_to_login(client, db_session, method, path):
+    event = make_event()
+    db_session.commit()
+    token = csrf_token(client, "/login/")
+    response = request(client, method, path.format(slug=event.slug), token)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize(("method", "path"), HOST_ROUTES)
+def test_plain_members_get_403(client, db_session, login, method, path):
+    event = make_event()
+    member = make_member(is_host=False)
+    db_session.commit()
+    login(member)
+    assert request(client, method, path.format(slug=event.slug)).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), EVENT_ROUTES)
+def test_other_hosts_get_404(client, db_session, login, method, path):
+    event = make_event()
+    other_host = make_member(is_host=True)
+    db_session.commit()
+    login(other_host)
+    assert request(client, method, path.format(slug=event.slug)).status_code == 404
+
+
+def test_admins_may_manage_any_event(client, db_session, login):
+    event = make_event(title="Someone's Gig")
+    admin = make_member(is_admin=True)
+    db_session.commit()
+    login(admin)
+    assert client.get(f"/host/events/{event.slug}/edit/").status_code == 200
+
+
+@pytest.fixture
+def host(db_session, login):
+    user = make_member(is_host=True, display_name="Hostess")
+    db_session.commit()
+    login(user)
+    return user
+
+
+@pytest.fixture
+def lisbon(db_session):
+    city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
+    db_session.commit()
+    return city
+
+
+def event_data(city, **overrides):
+    start = (now() + timedelta(days=30)).astimezone(city.zone).replace(hour=19, minute=30)
+    data = {
+        "title": "Fado by the River",
+        "description": "An evening of fado songs by the Tagus, with petiscos.",
+        "category": "music",
+        "city_id": str(city.id),
+        "venue_name": "Clube de Fado",
+        "venue_address": "Rua de São João da Praça 94",
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "capacity": "40",
+        "max_per_booking": "4",
+        "price": "25.00",
+        "currency": "EUR",
+    }
+    data.update(overrides)
+    return data
+
+
+def create(client, data):
+    token = csrf_token(client, "/host/events/new/")
+    return client.post("/host/events/new/", data={"csrf_token": token, **data})
+
+
+def test_host_creates_an_event_in_local_time(client, db_session, host, lisbon):
+    data = event_data(lisbon)
+    response = create(client, data)
+    assert response.status_code == 303
+    event = db.session.scalar(select(Event).where(Event.title == "Fado by the River"))
+    assert event.host_id == host.id
+    assert event.slug.startswith("fado-by-the-river-")
+    local = event.starts_at.astimezone(lisbon.zone)
+    assert local.strftime("%Y-%m-%dT%H:%M") == data["starts_at"]
+    assert event.starts_at.tzinfo == UTC
+    assert event.capacity == 40
+    dashboard = html.unescape(client.get("/host/").get_data(as_text=True))
+    assert "Fado by the River" in dashboard
+    assert "0 / 40" in dashboard
+    assert client.get(f"/events/{event.slug}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": ""}, "This field is required"),
+        ({"title": "x" * 141}, "between 5 and 140"),
+        ({"description": "short"}, "between 20 and 10000"),
+        ({"capacity": "0"}, "between 1 and 100000"),
+        ({"capacity": "100001"}, "between 1 and 100000"),
+        ({"capacity": "lots"}, "Not a valid integer"),
+        ({"price": "-1"}, "Enter a price from 0 (free) to 100,000."),
+        ({"price": "abc"}, "Not a valid decimal"),
+        ({"city_id": "999999"}, "Not a valid choice"),
+        ({"category": "knitting"}, "Not a valid choice"),
+        ({"starts_at": "2001-01-01T10:00", "ends_at": "2001-01-01T12:00"}, "must be in the future"),
+        ({"starts_at": "banana"}, "Not a valid datetime"),
+        ({"max_per_booking": "50"}, "more than the capacity"),
+    ],
+)
+def test_event_form_validation(client, db_session, host, lisbon, overrides, message):
+    response = create(client, event_data(lisbon, **overrides))
+    assert response.status_code == 400
+    assert message in html.unescape(response.get_data(as_text=True))
+    assert db.session.scalar(select(Event)) is None
+
+
+def test_end_must_be_after_start(client, db_session, host, lisbon):
+    data = event_data(lisbon)
+    response = create(client, {**data, "ends_at": data["starts_at"]})
+    assert response.status_code == 400
+    assert "The end must be after the start." in response.get_data(as_text=True)
+
+
+def test_a_time_skipped_by_daylight_saving_is_refused(client, db_session, host, lisbon):
+    year = now().year + 1
+    # Lisbon skips 01:00–02:00 on the last Sunday of March.
+    last_sunday = max(
+        datetime(year, 3, day) for day in range(25, 32) if datetime(year, 3, day).weekday() == 6
+    )
+    start = last_sunday.replace(hour=1, minute=30).strftime("%Y-%m-%dT%H:%M")
+    end = last_sunday.replace(hour=4).strftime("%Y-%m-%dT%H:%M")
+    response = create(client, event_data(lisbon, starts_at=start, ends_at=end))
+    assert response.status_code == 400
+    assert "the clocks change" in html.unescape(response.get_data(as_text=True))
+
+
+def edit(client, event, data):
+    token = csrf_token(client, f"/host/events/{event.slug}/edit/")
+    return client.post(f"/host/events/{event.slug}/edit/", data={"csrf_token": token, **data})
+
+
+def test_edit_keeps_the_slug_and_cannot_drop_capacity_below_bookings(
+    client, db_session, host, lisbon
+):
+    event = make_event(host=host, city=lisbon, capacity=40, title="Old Title")
+    make_booking(event, quantity=12)
+    db_session.commit()
+    slug = event.slug
+
+    refused = edit(client, event, event_data(lisbon, capacity="10", title="New Title"))
+    assert refused.status_code == 400
+    assert "12 seats are already booked" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).capacity == 40
+
+    accepted = edit(client, event, event_data(lisbon, capacity="12", title="New Title"))
+    assert accepted.status_code == 303
+    db.session.expire_all()
+    saved = db.session.get(Event, event.id)
+    assert (saved.capacity, saved.title, saved.slug) == (12, "New Title", slug)
+
+
+def test_edit_form_shows_local_times(client, db_session, host, lisbon):
+    start = datetime(2031, 7, 1, 18, 0, tzinfo=UTC)  # 19:00 in Lisbon (WEST)
+    event = make_event(host=host, city=lisbon, starts_at=start)
+    db_session.commit()
+    page = client.get(f"/host/events/{event.slug}/edit/").get_data(as_text=True)
+    assert 'value="2031-07-01T19:00"' in page
+
+
+def test_deactivate_and_reactivate(client, db_session, host):
+    event = make_event(host=host)
+    db_session.commit()
+    token = csrf_token(client, "/host/")
+    client.post(f"/host/events/{event.slug}/deactivate/", data={"csrf_token": token})
+    assert client.get(f"/events/{event.slug}/").status_code == 404
+    client.post(f"/host/events/{event.slug}/reactivate/", data={"csrf_token": token})
+    assert client.get(f"/events/{event.slug}/").status_code == 200
+
+
+def test_attendee_list_and_csv(client, db_session, host):
+    event = make_event(host=host)
+    make_booking(event, user=make_user(display_name="=cmd|' /C calc'!A0", email="x@e.com"),
+                 quantity=2, reference="ATTE-ND01")  # fmt: skip
+    make_booking(event, user=make_user(display_name="Bea"), quantity=1, status="cancelled")
+    db_session.commit()
+
+    page = client.get(f"/host/events/{event.slug}/attendees/").get_data(as_text=True)
+    assert "ATTE-ND01" in page
+    assert "Bea" not in page
+
+    response = client.get(f"/host/events/{event.slug}/attendees.csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["reference", "name", "email", "seats", "booked_at_utc"]
+    assert rows[1][:4] == ["ATTE-ND01", "'=cmd|' /C calc'!A0", "x@e.com", "2"]
+    assert len(rows) == 2
+
+
+def test_dashboard_lists_upcoming_before_past(client, db_session, host):
+    make_event(host=host, title="Past One", starts_at=now() - timedelta(days=5))
+    make_event(host=host, title="Future One", starts_at=now() + timedelta(days=5))
+    make_event(title="Not Mine")
+    db_session.commit()
+    page = client.get("/host/").get_data(as_text=True)
+    assert page.index("Future One") < page.index("Past One")
+    assert "Not Mine" not in page

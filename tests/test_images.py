@@ -1,0 +1,214 @@
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import cloudinary
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from eventmate.extensions import db
+from eventmate.media.processing import ImageRejected, clean_image
+from eventmate.media.storage import CloudinaryStorage, cloudinary_settings
+from eventmate.models import EventImage
+from tests.conftest import csrf_token
+from tests.factories import make_event, make_image, make_member
+
+
+def image_bytes(fmt="JPEG", size=(640, 360), exif=False) -> bytes:
+    image = Image.new("RGB", size, (200, 80, 40))
+    output = io.BytesIO()
+    options = {}
+    if exif:
+        data = Image.Exif()
+        data[0x010F] = "SpyCam"  # Make
+        data[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPS info
+        options["exif"] = data
+    image.save(output, format=fmt, **options)
+    return output.getvalue()
+
+
+@pytest.fixture
+def host_event(db_session, login):
+    host = make_member(is_host=True)
+    event = make_event(host=host)
+    db_session.commit()
+    login(host)
+    return event
+
+
+def upload(client, event, data: bytes, filename="photo.jpg", alt="A stage under warm lights"):
+    token = csrf_token(client, f"/host/events/{event.slug}/images/")
+    return client.post(
+        f"/host/events/{event.slug}/images/",
+        data={"csrf_token": token, "alt_text": alt, "image": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def image_rows(event) -> list[EventImage]:
+    return list(db.session.scalars(
+        select(EventImage).where(EventImage.event_id == event.id).order_by(EventImage.position)
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_upload_stores_a_clean_copy(app, client, db_session, host_event, fmt):
+    response = upload(client, host_event, image_bytes(fmt, size=(3000, 1500), exif=fmt == "JPEG"))
+    assert response.status_code == 303
+    [row] = image_rows(host_event)
+    assert row.alt_text == "A stage under warm lights"
+    assert row.url.startswith("/media/")
+    served = client.get(row.url)
+    data = served.data
+    served.close()
+    assert served.status_code == 200
+    assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    stored = Image.open(io.BytesIO(data))
+    assert stored.format == fmt
+    assert stored.size == (2000, 1000)  # capped, aspect kept
+    assert not stored.getexif()  # metadata (GPS!) stripped
+    page = client.get(f"/events/{host_event.slug}/").get_data(as_text=True)
+    assert f'src="{row.url}" alt="A stage under warm lights"' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"<html><script>alert(1)</script></html>", "evil.jpg", "valid JPEG, PNG or WebP"),
+        (image_bytes() + b"<html><script>alert(1)</script></html>", "poly.jpg", "extra data"),
+        (image_bytes("PNG") + b"<script>x</script>", "poly.png", "extra data"),
+        (image_bytes("GIF"), "anim.gif", "Upload a JPEG, PNG or WebP"),
+        (image_bytes()[:500], "cut.jpg", "valid JPEG, PNG or WebP"),
+        (b"", "empty.jpg", "Choose an image"),
+    ],
+)
+def test_bad_uploads_are_refused(client, db_session, host_event, data, filename, message):
+    response = upload(client, host_event, data, filename)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert image_rows(host_event) == []
+
+
+def test_images_over_5_mb_are_refused():
+    # Checked on the bytes (a 5 MB multipart body leaks a temp file in Werkzeug's test client).
+    with pytest.raises(ImageRejected, match="larger than 5 MB"):
+        clean_image(b"\xff\xd8" + b"\x00" * (5 * 1024 * 1024))
+
+
+def test_alt_text_is_required(client, db_session, host_event):
+    response = upload(client, host_event, image_bytes(), alt="")
+    assert response.status_code == 400
+    assert "alt text" in response.get_data(as_text=True)
+    assert image_rows(host_event) == []
+
+
+def test_too_large_a_request_gets_the_413_page(client, db_session, host_event):
+    response = client.post(
+        f"/host/events/{host_event.slug}/images/",
+        data=b"\x00" * (7 * 1024 * 1024),  # raw bytes: refused on its Content-Length alone
+        content_type="multipart/form-data; boundary=xyz",
+    )
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_at_most_eight_images(client, db_session, host_event):
+    for position in range(8):
+        make_image(host_event, position=position)
+    db_session.commit()
+    response = upload(client, host_event, image_bytes())
+    assert response.status_code == 400
+    assert "at most 8 images" in response.get_data(as_text=True)
+
+
+def test_reorder_and_delete(client, db_session, host_event):
+    first = make_image(host_event, position=0, alt_text="first")
+    second = make_image(host_event, position=1, alt_text="second")
+    db_session.commit()
+    token = csrf_token(client, f"/host/events/{host_event.slug}/images/")
+    base = f"/host/events/{host_event.slug}/images"
+
+    client.post(f"{base}/{second.id}/move/", data={"csrf_token": token, "direction": "up"})
+    db.session.expire_all()
+    assert [row.alt_text for row in image_rows(host_event)] == ["second", "first"]
+
+    client.post(f"{base}/{first.id}/delete/", data={"csrf_token": token})
+    assert [row.alt_text for row in image_rows(host_event)] == ["second"]
+    bad = client.post(f"{base}/{second.id}/move/", data={"csrf_token": token, "direction": "x"})
+    assert bad.status_code == 400
+
+
+class FakeUploadAPI(BaseHTTPRequestHandler):
+    """Stands in for Cloudinary's upload API; records what the real SDK sends."""
+
+    requests: ClassVar[list] = []
+    fail = False
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        FakeUploadAPI.requests.append((self.path, self.headers.get("Content-Type"), body))
+        if FakeUploadAPI.fail:
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "storage on fire"}}')
+            return
+        payload = {"public_id": "eventmate/abc123", "version": 1700000000, "format": "jpg",
+                   "secure_url": "https://res.cloudinary.com/demo/image/upload/x.jpg"}  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(payload).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def cloudinary_backend(app):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeUploadAPI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeUploadAPI.requests, FakeUploadAPI.fail = [], False
+    url = f"cloudinary://key123:secret456@demo?upload_prefix=http://127.0.0.1:{server.server_port}"
+    cloudinary.reset_config()
+    cloudinary.config(**cloudinary_settings(url))
+    previous = app.extensions["image_storage"]
+    app.extensions["image_storage"] = CloudinaryStorage()
+    yield FakeUploadAPI
+    app.extensions["image_storage"] = previous
+    cloudinary.reset_config()
+    server.shutdown()
+    server.server_close()
+
+
+def test_cloudinary_backend_uploads_through_the_sdk(
+    client, db_session, host_event, cloudinary_backend
+):
+    response = upload(client, host_event, image_bytes())
+    assert response.status_code == 303
+    [(path, content_type, body)] = cloudinary_backend.requests
+    assert path == "/v1_1/demo/image/upload"
+    assert content_type.startswith("multipart/form-data")
+    assert b'name="api_key"' in body
+    assert b"key123" in body
+    assert b'name="folder"' in body
+    assert b'name="signature"' in body
+    assert b"secret456" not in body  # signed, never sent
+    assert b"\xff\xd8" in body  # the re-encoded JPEG itself
+    [row] = image_rows(host_event)
+    assert row.storage_id == "cloudinary:eventmate/abc123"
+    assert row.url == (
+        "https://res.cloudinary.com/demo/image/upload/"
+        "c_limit,f_auto,q_auto,w_1600/v1700000000/eventmate/abc123"
+    )
+
+
+def test_a_failed_upload_saves_nothing(client, db_session, host_event, cloudinary_backend):
+    cloudinary_backend.fail = True
+    response = upload(client, host_event, image_bytes())
+    assert response.status_code == 400
+    assert "couldn&#39;t store that image" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(EventImage)) == 0
