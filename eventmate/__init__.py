@@ -94,10 +94,10 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from eventmate.cli import seed_cli, users_cli
+    from eventmate.cli import bookings_cli, events_cli, seed_cli, users_cli
 
-    app.cli.add_command(seed_cli)
-    app.cli.add_command(users_cli)
+    for group in (users_cli, events_cli, bookings_cli, seed_cli):
+        app.cli.add_command(group)
 
 
 def register_shell_context(app: Flask) -> None:

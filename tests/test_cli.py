@@ -146,3 +146,55 @@ def test_users_create_rejects_a_short_password(runner, db_session):
     result = runner.invoke(args=["users", "create", "ada@example.com", "--password", "short"])
     assert result.exit_code != 0
     assert "at least 10 characters" in result.output
+
+
+def test_users_promote_and_deactivate(runner, db_session):
+    from tests.factories import make_user
+
+    make_user(email="ada@example.com")
+    db_session.commit()
+    assert runner.invoke(args=["users", "promote", "ada@example.com"]).exit_code != 0
+    result = runner.invoke(args=["users", "promote", "ADA@example.com", "--host"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+    assert (user.is_host, user.is_admin) == (True, False)
+    runner.invoke(args=["users", "promote", "ada@example.com", "--admin"])
+    assert user.is_admin
+    result = runner.invoke(args=["users", "deactivate", "ada@example.com"])
+    assert result.exit_code == 0
+    assert user.is_active is False
+    missing = runner.invoke(args=["users", "deactivate", "nobody@example.com"])
+    assert missing.exit_code != 0
+    assert "no account for nobody@example.com" in missing.output
+
+
+def test_events_deactivate(runner, db_session):
+    from tests.factories import make_event
+
+    event = make_event(slug="to-hide")
+    db_session.commit()
+    result = runner.invoke(args=["events", "deactivate", "to-hide"])
+    assert result.exit_code == 0, result.output
+    assert event.is_active is False
+    assert runner.invoke(args=["events", "deactivate", "nope"]).exit_code != 0
+
+
+def test_bookings_export_to_stdout_and_file(runner, db_session, tmp_path):
+    from tests.factories import make_booking, make_event, make_user
+
+    event = make_event(slug="exported")
+    make_booking(event, user=make_user(display_name="Ann"), quantity=3, reference="EXPO-RT01")
+    make_booking(event, status="cancelled")
+    db_session.commit()
+
+    result = runner.invoke(args=["bookings", "export", "--event", "exported"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "reference,name,email,seats,booked_at_utc"
+    assert len(lines) == 2
+    assert lines[1].startswith("EXPO-RT01,Ann,")
+
+    target = tmp_path / "out.csv"
+    result = runner.invoke(args=["bookings", "export", "--event", "exported", "-o", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text().splitlines()[1].startswith("EXPO-RT01,Ann,")

@@ -94,3 +94,27 @@ def authenticate(email: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
     return user
+
+
+def promote(email: str, *, host: bool = False, admin: bool = False) -> User:
+    """Grant host and/or admin rights (an admin is always a host too). Commits."""
+    user = _existing(email)
+    user.is_host = user.is_host or host or admin
+    user.is_admin = user.is_admin or admin
+    db.session.commit()
+    return user
+
+
+def deactivate(email: str) -> User:
+    """Block the account: it can no longer log in, and open sessions stop working. Commits."""
+    user = _existing(email)
+    user.is_active = False
+    db.session.commit()
+    return user
+
+
+def _existing(email: str) -> User:
+    user = user_by_email(email)
+    if user is None:
+        raise AccountError(f"There is no account for {normalise_email(email)}.")
+    return user

@@ -1,6 +1,7 @@
 """`flask` command groups. Commands parse options and call services."""
 
+from eventmate.cli.events import bookings_cli, events_cli
 from eventmate.cli.seed import seed_cli
 from eventmate.cli.users import users_cli
 
-__all__ = ["seed_cli", "users_cli"]
+__all__ = ["bookings_cli", "events_cli", "seed_cli", "users_cli"]

@@ -34,6 +34,7 @@ def bulk_command(events: int, seed: int):
     plan = bulk.BulkPlan.scaled(events, seed=seed)
     started = time.perf_counter()
     try:
+        bulk.ensure_empty()  # before the progress bar, so a refusal is the only output
         with click.progressbar(length=plan.total_rows, label="Seeding", show_percent=True) as bar:
             counts = bulk.seed_bulk(plan, advance=bar.update)
     except bulk.DatabaseNotEmpty as error:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from eventmate.auth.services import AccountError, create_user
+from eventmate.auth.services import AccountError, create_user, deactivate, promote
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -24,3 +24,29 @@ def create_command(
         raise click.ClickException(str(error)) from None
     roles = [role for role, on in (("host", user.is_host), ("admin", user.is_admin)) if on]
     click.echo(f"Created {user.email}" + (f" ({', '.join(roles)})" if roles else "") + ".")
+
+
+@users_cli.command("promote")
+@click.argument("email")
+@click.option("--host", "as_host", is_flag=True, help="Let the user list events.")
+@click.option("--admin", "as_admin", is_flag=True, help="Make the user an administrator.")
+def promote_command(email: str, as_host: bool, as_admin: bool):
+    """Give an existing user host or admin rights."""
+    if not (as_host or as_admin):
+        raise click.UsageError("Say what to promote to: --host or --admin.")
+    try:
+        user = promote(email, host=as_host, admin=as_admin)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{user.email}: host={user.is_host}, admin={user.is_admin}.")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str):
+    """Block an account from logging in."""
+    try:
+        user = deactivate(email)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Deactivated {user.email}.")

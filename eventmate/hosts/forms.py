@@ -61,7 +61,7 @@ class EventForm(FlaskForm):
                 max=Decimal("100000"),
                 message="Enter a price from 0 (free) to 100,000.",
             ),
-        ],  # fmt: skip
+        ],
     )
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
 
