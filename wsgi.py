@@ -1,5 +1,8 @@
 """WSGI entry point: `gunicorn -c gunicorn.conf.py wsgi:app`, and `flask` commands."""
 
+import os
+
 from eventmate import create_app
 
-app = create_app()
+# EVENTMATE_INSTANCE_PATH moves instance/ (SQLite file, sessions, media); tests use a temp dir.
+app = create_app(instance_path=os.environ.get("EVENTMATE_INSTANCE_PATH") or None)

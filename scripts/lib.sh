@@ -57,6 +57,11 @@ ensure_services() {
   fi
 }
 
+# Debian's chromium for the Playwright journeys (Playwright's own browser download can't work here).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+}
+
 wait_for() {
   local name=$1; shift
   for _ in $(seq 1 60); do

@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from flask import g
 from flask_migrate import upgrade
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from config import TestConfig
@@ -175,3 +177,39 @@ def login(client):
         return response
 
     return log_in
+
+
+@contextmanager
+def fresh_database(app) -> Iterator[str]:
+    """The URL of a brand-new empty database of the test database's kind, dropped afterwards."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        folder = tempfile.mkdtemp(prefix="eventmate-fresh-")
+        yield f"sqlite:///{folder}/fresh.db"
+        return
+    name = f"{url.database}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def app_for_database(url: str, instance_path: str):
+    """A second app (test config) on another database, e.g. one a live server also uses."""
+    previous = os.environ.get("TEST_DATABASE_URL")
+    os.environ["TEST_DATABASE_URL"] = url
+    try:
+        other = create_app(TestConfig, instance_path=instance_path)
+    finally:
+        os.environ["TEST_DATABASE_URL"] = previous or ""
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.engine.dispose()

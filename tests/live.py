@@ -25,10 +25,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(extra_env: dict | None = None, workers: int = 4) -> Iterator[str]:
+def gunicorn_server(
+    instance_path: str, extra_env: dict | None = None, workers: int = 4
+) -> Iterator[str]:
     """gunicorn serving wsgi:app with the test configuration; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "EVENTMATE_CONFIG": "test", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "EVENTMATE_CONFIG": "test",
+        "EVENTMATE_INSTANCE_PATH": instance_path,
+        **(extra_env or {}),
+    }
     command = [
         sys.executable, "-m", "gunicorn", "wsgi:app",
         "--bind", f"127.0.0.1:{port}",

@@ -102,10 +102,10 @@ def report(capsys, title: str, counts: Counter) -> None:
         print(f"\n[race] {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
-def test_fifty_clients_racing_for_ten_seats_confirm_exactly_ten(committed, capsys):
+def test_fifty_clients_racing_for_ten_seats_confirm_exactly_ten(committed, capsys, tmp_path):
     session, created = committed
     event, users = setup_event(session, created, capacity=10, booked=0, members=CLIENTS)
-    with gunicorn_server() as base:
+    with gunicorn_server(str(tmp_path)) as base:
         browsers = []
         for user in users:
             browser = Browser(base)
@@ -139,12 +139,12 @@ def test_fifty_clients_racing_for_ten_seats_confirm_exactly_ten(committed, capsy
     assert seats == confirmed == capacity == 10
 
 
-def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys):
+def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys, tmp_path):
     session, created = committed
     event, users = setup_event(session, created, capacity=2, booked=0, members=21)
     holder, racers = users[0], users[1:]
 
-    with gunicorn_server() as base:
+    with gunicorn_server(str(tmp_path)) as base:
         # The racers opened the event page while seats were left...
         racer_browsers = []
         for user in racers:

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from config import TestConfig
 from eventmate import create_app
 from eventmate.extensions import db
 from eventmate.models.search import include_object
+from tests.conftest import fresh_database
 
 
 @pytest.fixture
-def empty_database(app, tmp_path, monkeypatch):
-    """A URL for a brand-new empty database of the same kind as the test database."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path}/fresh.db"
-        return
-    name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def empty_database(app):
+    with fresh_database(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,88 @@
+"""Real-browser journeys: Playwright driving Debian's chromium against gunicorn on 127.0.0.1.
+
+Each module gets its own fresh database (migrated, seeded by the test) and instance folder,
+so journeys can register, book and upload freely and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from eventmate.extensions import db
+from tests.conftest import app_for_database, fresh_database
+from tests.live import ROOT, gunicorn_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+# As the machine's notes advise: no background networking on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass
+class Site:
+    url: str
+    data_app: Flask
+
+    def run(self, work: Callable[[], object]):
+        """Run `work` against the site's database, commit, and return its (plain) result."""
+        with self.data_app.app_context():
+            result = work()
+            db.session.commit()
+            db.session.remove()
+            return result
+
+
+@pytest.fixture(scope="module")
+def site(app, tmp_path_factory) -> Iterator[Site]:
+    with fresh_database(app) as url:
+        instance = str(tmp_path_factory.mktemp("e2e-instance"))
+        with app_for_database(url, instance) as data_app:
+            with data_app.app_context():
+                upgrade()
+            with gunicorn_server(instance, {"TEST_DATABASE_URL": url}, workers=2) as base:
+                yield Site(base, data_app)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site) -> Iterator[Page]:
+    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed journey leaves a screenshot in test-artifacts/ to look at."""
+    report = yield
+    page = item.funcargs.get("page") if report.when == "call" and report.failed else None
+    if page is not None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{item.name}.png"
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            report.sections.append(("screenshot", str(path)))
+        except Exception as error:  # the page may be gone; the failure itself matters more
+            report.sections.append(("screenshot", f"not taken: {error}"))
+    return report
