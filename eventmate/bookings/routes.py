@@ -45,9 +45,7 @@ def book(slug: str):
 @bp.get("/bookings/<ref:reference>/")
 @login_required
 def detail(reference: str):
-    booking = queries.booking_for_user(reference, current_user.id)
-    if booking is None:
-        abort(404)
+    booking = _own_booking(reference)
     return render_template(
         "bookings/detail.html", booking=booking, form=CancelForm(), now=datetime.now(UTC)
     )
@@ -56,9 +54,7 @@ def detail(reference: str):
 @bp.post("/bookings/<ref:reference>/cancel/")
 @login_required
 def cancel(reference: str):
-    booking = queries.booking_for_user(reference, current_user.id)
-    if booking is None:
-        abort(404)
+    booking = _own_booking(reference)
     if CancelForm().validate_on_submit():
         try:
             cancel_booking(booking)
@@ -82,3 +78,11 @@ def mine():
     return render_template(
         "bookings/mine.html", upcoming=upcoming, past=past, now=now, feed_url=feed_url
     )
+
+
+def _own_booking(reference: str):
+    """The current member's booking; anyone else's reference is a 404."""
+    booking = queries.booking_for_user(reference, current_user.id)
+    if booking is None:
+        abort(404)
+    return booking

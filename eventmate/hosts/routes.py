@@ -76,18 +76,19 @@ def edit_event(slug: str):
 @bp.post("/events/<slug:slug>/deactivate/")
 @host_required
 def deactivate(slug: str):
-    event = managed_event(slug)
-    set_active(event, False)
-    flash(f"“{event.title}” is hidden from the site. Existing bookings are kept.", "info")
-    return redirect(url_for("hosts.dashboard"), code=303)
+    return _switch_listing(slug, False, "“{}” is hidden from the site. Bookings are kept.")
 
 
 @bp.post("/events/<slug:slug>/reactivate/")
 @host_required
 def reactivate(slug: str):
+    return _switch_listing(slug, True, "“{}” is listed again.")
+
+
+def _switch_listing(slug: str, active: bool, message: str):
     event = managed_event(slug)
-    set_active(event, True)
-    flash(f"“{event.title}” is listed again.", "success")
+    set_active(event, active)
+    flash(message.format(event.title), "success" if active else "info")
     return redirect(url_for("hosts.dashboard"), code=303)
 
 
