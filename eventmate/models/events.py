@@ -70,6 +70,11 @@ class Event(db.Model):
         Index("ix_events_active_category_start", "is_active", "category", "starts_at"),
         Index("ix_events_active_price", "is_active", "price", "starts_at"),
         Index("ix_events_active_created", "is_active", "created_at"),
+        # Search by city, and the home page's per-city counts: one short range per city.
+        Index("ix_events_active_city_start", "is_active", "city_id", "starts_at"),
+        # Sitemap files: upcoming events in id order from the index alone. updated_at is left
+        # out on purpose: every booking changes it, and indexing it would end HOT updates.
+        Index("ix_events_active_id", "is_active", "id", postgresql_include=["starts_at"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
