@@ -43,12 +43,19 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(app, tmp_path_factory) -> Iterator[Site]:
+def site(app, tmp_path_factory, request) -> Iterator[Site]:
+    """The module's `seed_site()` runs before the server starts: workers cache the city list,
+    as in production, where cities change only through an admin and a cache clear."""
     with fresh_database(app) as url:
         instance = str(tmp_path_factory.mktemp("e2e-instance"))
         with app_for_database(url, instance) as data_app:
             with data_app.app_context():
                 upgrade()
+                seed = getattr(request.module, "seed_site", None)
+                if seed is not None:
+                    seed()
+                    db.session.commit()
+                    db.session.remove()
             with gunicorn_server(instance, {"TEST_DATABASE_URL": url}, workers=2) as base:
                 yield Site(base, data_app)
 

@@ -17,6 +17,27 @@ from tests.conftest import PASSWORD
 from tests.factories import make_booking, make_city, make_event, make_user, now
 
 
+def seed_site() -> None:
+    """Everything the journeys start from (see the `site` fixture)."""
+    seed_listings()
+    seed_host()
+    seed_sold_out()
+
+
+def seed_host() -> None:
+    make_city(name="Lyon", slug="lyon", country="France", timezone="Europe/Paris")
+    make_user(email="hugo@example.com", display_name="Hugo Host", is_host=True,
+              password_hash=hash_password(PASSWORD))  # fmt: skip
+
+
+def seed_sold_out() -> None:
+    city = make_city(name="Ghent", slug="ghent", country="Belgium", timezone="Europe/Brussels")
+    full = make_event(title="Tiny Gig", slug="tiny-gig", city=city, capacity=2)
+    make_booking(full, quantity=2)
+    make_event(title="Last Seat Show", slug="last-seat-show", city=city, capacity=1)
+    make_user(email="sam@example.com", display_name="Sam", password_hash=hash_password(PASSWORD))
+
+
 def seed_listings() -> None:
     porto = make_city(name="Porto", slug="porto", country="Portugal", timezone="Europe/Lisbon")
     host = make_user(display_name="Rita Host", is_host=True)
@@ -33,8 +54,6 @@ def seats_booked(slug: str) -> int:
 
 
 def test_visitor_searches_registers_books_and_cancels(page: Page, site):
-    site.run(seed_listings)
-
     page.goto("/")
     page.get_by_label("What are you looking for?").fill("jazz")
     page.get_by_role("button", name="Search events").click()
@@ -89,12 +108,6 @@ def png_file(tmp_path) -> str:
 
 
 def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path):
-    def seed_host():
-        make_city(name="Lyon", slug="lyon", country="France", timezone="Europe/Paris")
-        make_user(email="hugo@example.com", display_name="Hugo Host", is_host=True,
-                  password_hash=hash_password(PASSWORD))  # fmt: skip
-
-    site.run(seed_host)
     page.goto("/login/")
     page.get_by_label("Email").fill("hugo@example.com")
     page.get_by_label("Password").fill(PASSWORD)
@@ -146,16 +159,6 @@ def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path)
 
 
 def test_sold_out_event_says_so_and_refuses_a_booking(page: Page, site):
-    def seed_sold_out():
-        city = make_city(name="Ghent", slug="ghent", country="Belgium", timezone="Europe/Brussels")
-        full = make_event(title="Tiny Gig", slug="tiny-gig", city=city, capacity=2)
-        make_booking(full, quantity=2)
-        make_event(title="Last Seat Show", slug="last-seat-show", city=city, capacity=1)
-        make_user(
-            email="sam@example.com", display_name="Sam", password_hash=hash_password(PASSWORD)
-        )
-
-    site.run(seed_sold_out)
     page.goto("/login/")
     page.get_by_label("Email").fill("sam@example.com")
     page.get_by_label("Password").fill(PASSWORD)
