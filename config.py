@@ -58,6 +58,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    # Redirect plain HTTP to HTTPS (production; health checks are exempt).
+    FORCE_HTTPS = False
     # One image (5 MB at most) and a few form fields per request; more is a 413.
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024
     MAX_IMAGES_PER_EVENT = 8
@@ -119,6 +122,7 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     NAME = "production"
     SESSION_COOKIE_SECURE = True
+    FORCE_HTTPS = True
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

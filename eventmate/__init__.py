@@ -30,6 +30,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
 
 
 def register_extensions(app: Flask) -> None:
+    from eventmate import security
     from eventmate.auth.sessions import init_login_manager
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
@@ -52,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     init_login_manager(app)
     limiter.init_app(app)
     storage.init_app(app)
+    security.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_session import Session
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -32,3 +33,6 @@ server_session = Session()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Only for the per-view decorator (@talisman(force_https=False)); each app gets its own
+# configured Talisman in eventmate/security.
+talisman = Talisman()

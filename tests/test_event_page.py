@@ -7,7 +7,7 @@ from tests.factories import make_booking, make_city, make_event, make_image, mak
 
 
 def json_ld(page: str) -> dict:
-    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    match = re.search(r'<script type="application/ld\+json"[^>]*>(.*?)</script>', page, re.S)
     assert match, "no JSON-LD block"
     return json.loads(match.group(1))
 

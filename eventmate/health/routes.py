@@ -9,13 +9,15 @@ from redis import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from eventmate.extensions import db, limiter
+from eventmate.extensions import db, limiter, talisman
 from eventmate.health import bp
 
 log = logging.getLogger(__name__)
 
 
+# Load balancers probe over plain HTTP: answer them, don't redirect to HTTPS.
 @bp.get("/live/")
+@talisman(force_https=False)
 @limiter.exempt
 def live():
     """The process is up and serving requests."""
@@ -23,6 +25,7 @@ def live():
 
 
 @bp.get("/ready/")
+@talisman(force_https=False)
 @limiter.exempt
 def ready():
     """Ready for traffic: the database answers. Redis is optional (the site degrades without it)."""

@@ -1,0 +1,85 @@
+"""Security headers on every kind of response, and HTTPS redirects in production."""
+
+import pytest
+
+from config import ProductionConfig
+from eventmate import create_app
+from tests.factories import make_event
+
+EXPECTED = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def assert_secure_headers(response):
+    for name, value in EXPECTED.items():
+        assert response.headers.get(name) == value, name
+    csp = response.headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";") if part.strip())
+    assert directives["default-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in csp
+    assert "'unsafe-eval'" not in csp
+    assert "camera=()" in response.headers["Permissions-Policy"]
+
+
+def test_every_kind_of_response_carries_the_headers(client, db_session):
+    event = make_event()
+    db_session.commit()
+    responses = {
+        "page": client.get("/"),
+        "event": client.get(f"/events/{event.slug}/"),
+        "404": client.get("/nope/"),
+        "405": client.post("/events/"),
+        "redirect": client.get("/me/bookings/"),
+        "static": client.get("/static/css/site.css"),
+        "health": client.get("/health/live/"),
+        "ics": client.get(f"/events/{event.slug}/calendar.ics"),
+    }
+    for kind, response in responses.items():
+        response.close()
+        assert response.status_code < 500, kind
+        assert_secure_headers(response)
+
+
+def test_inline_json_ld_carries_the_per_response_nonce(client, db_session):
+    event = make_event()
+    db_session.commit()
+    response = client.get(f"/events/{event.slug}/")
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script type="application/ld+json" nonce="{nonce}">' in response.get_data(as_text=True)
+    again = client.get(f"/events/{event.slug}/")
+    assert nonce not in again.headers["Content-Security-Policy"]
+
+
+@pytest.fixture
+def production_client(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_app(ProductionConfig, instance_path=str(tmp_path))
+    return app.test_client()
+
+
+def test_production_redirects_http_to_https_but_not_health_checks(production_client):
+    # (The test client would follow PREFERRED_URL_SCHEME=https; ask over plain HTTP.)
+    page = production_client.get("/events/", base_url="http://localhost")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("https://")
+
+    probe = production_client.get("/health/live/", base_url="http://localhost")
+    assert probe.status_code == 200
+    assert probe.json == {"status": "ok"}
+
+
+def test_production_sends_hsts_over_https(production_client):
+    response = production_client.get("/health/live/", base_url="https://localhost")
+    hsts = response.headers["Strict-Transport-Security"]
+    assert "max-age=31536000" in hsts
+    assert "includeSubDomains" in hsts
