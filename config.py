@@ -54,6 +54,10 @@ class Config:
     SESSION_KEY_PREFIX = "em:session:"
     RATELIMIT_KEY_PREFIX = "em:limits"
     RATELIMIT_DEFAULT = "100 per minute"
+    LOGIN_LIMIT_PER_IP = "10 per minute"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    REGISTER_LIMIT = "5 per hour"
+    BOOKING_LIMIT = "20 per minute"
     RATELIMIT_HEADERS_ENABLED = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
     SESSION_COOKIE_HTTPONLY = True
@@ -74,6 +78,8 @@ class Config:
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
         settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
         settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
+        # How many proxies (load balancer, nginx) sit in front; 0 trusts no X-Forwarded-*.
+        settings["PROXY_FIX_HOPS"] = int(environ.get("PROXY_FIX_HOPS", "0"))
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
                 "pool_pre_ping": True,
@@ -140,7 +146,6 @@ class ProductionConfig(Config):
 class TestConfig(Config):
     NAME = "test"
     TESTING = True
-    RATELIMIT_ENABLED = False
     AGGREGATE_CACHE_SECONDS = 0
 
     @classmethod
@@ -150,11 +155,15 @@ class TestConfig(Config):
             or f"sqlite:///{instance_path}/eventmate-test.db",
             "SECRET_KEY": "test-secret-key-not-for-production-use",
         }
-        for name in ("REDIS_URL", "CLOUDINARY_URL"):
+        for name in ("REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS"):
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]
         settings = super().settings_from_env(test_env, instance_path)
         settings["CACHE_KEY_PREFIX"] = f"em-test-{os.getpid()}:cache:"
+        # Limits are off for the suite (it is one busy client); the limit tests switch them on
+        # in a server process of their own.
+        settings["RATELIMIT_ENABLED"] = environ.get("TEST_RATELIMIT_ENABLED") == "1"
+        settings["RATELIMIT_KEY_PREFIX"] = f"em-test-{os.getpid()}:limits"
         return settings
 
 

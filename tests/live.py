@@ -79,9 +79,12 @@ class Browser:
         self.host, self.port = parts.hostname, parts.port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None):
+    def request(self, method: str, path: str, form: dict | None = None, headers=None):
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            **(headers or {}),
+        }
         body = None
         if form is not None:
             body = urllib.parse.urlencode(form)
@@ -98,8 +101,8 @@ class Browser:
     def get(self, path: str):
         return self.request("GET", path)
 
-    def post(self, path: str, form: dict):
-        return self.request("POST", path, form)
+    def post(self, path: str, form: dict, headers=None):
+        return self.request("POST", path, form, headers)
 
     def hidden_fields(self, path: str) -> dict[str, str]:
         _, _, page = self.get(path)

@@ -7,9 +7,11 @@ from eventmate.auth import bp
 from eventmate.auth.forms import LoginForm, LogoutForm, RegisterForm
 from eventmate.auth.services import AccountError, authenticate, create_user
 from eventmate.auth.sessions import end_session, safe_next_url, start_session
+from eventmate.security import limits
 
 
 @bp.route("/register/", methods=["GET", "POST"])
+@limits.registration
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -28,6 +30,8 @@ def register():
 
 
 @bp.route("/login/", methods=["GET", "POST"])
+@limits.login_per_ip
+@limits.login_per_account
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))

@@ -17,9 +17,11 @@ from eventmate.bookings.services import (
 )
 from eventmate.calendars.feeds import feed_key
 from eventmate.events import queries as event_queries
+from eventmate.security import limits
 
 
 @bp.post("/events/<slug:slug>/book/")
+@limits.booking
 def book(slug: str):
     event = event_queries.active_event_by_slug(slug)
     if event is None:
