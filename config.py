@@ -96,10 +96,17 @@ class Config:
         if redis_url:
             return {
                 "REDIS_URL": redis_url,
-                "CACHE_TYPE": "RedisCache",
+                # RedisCache that treats an unavailable Redis as a miss (eventmate/resilience).
+                "CACHE_TYPE": "eventmate.resilience.ResilientRedisCache",
                 "CACHE_REDIS_URL": redis_url,
                 "SESSION_TYPE": "redis",
                 "RATELIMIT_STORAGE_URI": redis_url,
+                # With Redis down, count in process memory instead of failing requests.
+                "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+                "RATELIMIT_STORAGE_OPTIONS": {
+                    "socket_timeout": 0.25,
+                    "socket_connect_timeout": 0.1,
+                },
             }
         return {
             "REDIS_URL": None,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import redis
 from cachelib import FileSystemCache
+
+from eventmate.resilience import redis_client
 
 
 def session_store_client(config: Mapping) -> dict:
     """Flask-Session wants a ready client object, not a URL."""
     if config["SESSION_TYPE"] == "redis":
-        return {"SESSION_REDIS": redis.Redis.from_url(config["REDIS_URL"])}
+        return {"SESSION_REDIS": redis_client(config["REDIS_URL"])}
     return {
         "SESSION_CACHELIB": FileSystemCache(
             config["SESSION_CACHELIB_DIR"], threshold=10_000, mode=0o600

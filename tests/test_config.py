@@ -31,7 +31,7 @@ def test_urls_switch_to_postgres_and_redis(tmp_path):
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg2://u@db/app"
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["max_overflow"] == 0
-    assert settings["CACHE_TYPE"] == "RedisCache"
+    assert settings["CACHE_TYPE"] == "eventmate.resilience.ResilientRedisCache"
     assert settings["SESSION_TYPE"] == "redis"
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
 

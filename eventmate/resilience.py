@@ -1,0 +1,127 @@
+"""Keep serving when Redis is down or unreachable.
+
+Every Redis client gets short timeouts and a bounded pool, and shares a circuit breaker per
+URL: after one failure, calls skip Redis for a cool-down instead of paying a timeout each.
+The cache built on it treats every Redis error as a miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+from flask import Flask
+from flask_caching.backends.rediscache import RedisCache
+
+log = logging.getLogger(__name__)
+
+SOCKET_TIMEOUT = 0.25  # seconds; Redis answers in well under a millisecond on a healthy box
+CONNECT_TIMEOUT = 0.1
+COOL_DOWN = 5.0
+
+
+class CircuitBreaker:
+    """Closed: use Redis. Open (after a failure): don't, until the cool-down has passed."""
+
+    def __init__(self, cool_down: float = COOL_DOWN) -> None:
+        self.cool_down = cool_down
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def closed(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self, error: Exception) -> None:
+        with self._lock:
+            if self.closed:
+                log.warning("Redis unavailable (%s); skipping it for %.0f s", error, self.cool_down)
+            self._open_until = time.monotonic() + self.cool_down
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+
+
+def breaker_for(url: str) -> CircuitBreaker:
+    return _breakers.setdefault(url, CircuitBreaker())
+
+
+def redis_client(url: str, max_connections: int = 50) -> redis.Redis:
+    """A client with short timeouts and a bounded, blocking connection pool."""
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=CONNECT_TIMEOUT,  # waiting for a free pooled connection
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        health_check_interval=30,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+class ResilientRedisCache(RedisCache):
+    """Flask-Caching's RedisCache where an unavailable Redis is a cache miss, never an error."""
+
+    def __init__(self, *args: Any, breaker: CircuitBreaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.breaker = breaker
+
+    @classmethod
+    def factory(cls, app: Flask, config: dict, args: list, kwargs: dict) -> ResilientRedisCache:
+        url = config["CACHE_REDIS_URL"]
+        kwargs.update(
+            host=redis_client(url, config.get("REDIS_MAX_CONNECTIONS", 50)),
+            key_prefix=config.get("CACHE_KEY_PREFIX"),
+            breaker=breaker_for(url),
+        )
+        return cls(*args, **kwargs)
+
+    def _guarded(self, call, fallback):
+        if not self.breaker.closed:
+            return fallback
+        try:
+            return call()
+        except (redis.RedisError, OSError) as error:
+            self.breaker.trip(error)
+            return fallback
+
+    def get(self, key):
+        return self._guarded(lambda: super(ResilientRedisCache, self).get(key), None)
+
+    def get_many(self, *keys):
+        return self._guarded(
+            lambda: super(ResilientRedisCache, self).get_many(*keys), [None] * len(keys)
+        )
+
+    def set(self, key, value, timeout=None):
+        return self._guarded(lambda: super(ResilientRedisCache, self).set(key, value, timeout),
+                             False)  # fmt: skip
+
+    def add(self, key, value, timeout=None):
+        return self._guarded(lambda: super(ResilientRedisCache, self).add(key, value, timeout),
+                             False)  # fmt: skip
+
+    def set_many(self, mapping, timeout=None):
+        return self._guarded(lambda: super(ResilientRedisCache, self).set_many(mapping, timeout),
+                             [])  # fmt: skip
+
+    def delete(self, key):
+        return self._guarded(lambda: super(ResilientRedisCache, self).delete(key), False)
+
+    def delete_many(self, *keys):
+        return self._guarded(lambda: super(ResilientRedisCache, self).delete_many(*keys), [])
+
+    def has(self, key):
+        return self._guarded(lambda: super(ResilientRedisCache, self).has(key), False)
+
+    def clear(self):
+        return self._guarded(lambda: super(ResilientRedisCache, self).clear(), False)
+
+    def inc(self, key, delta=1):
+        return self._guarded(lambda: super(ResilientRedisCache, self).inc(key, delta), None)
+
+    def dec(self, key, delta=1):
+        return self._guarded(lambda: super(ResilientRedisCache, self).dec(key, delta), None)

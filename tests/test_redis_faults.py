@@ -1,0 +1,129 @@
+"""A real redis-server of our own, stopped and restarted under the cache; and a black hole."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from eventmate.resilience import CircuitBreaker, ResilientRedisCache, redis_client
+from tests.conftest import app_for_database, fresh_database
+from tests.live import free_port
+
+
+class RedisServer:
+    def __init__(self, tmp_path) -> None:
+        self.port = free_port()
+        self.dir = tmp_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing: scripts/test installs it")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def make_cache(url: str, cool_down: float = 0.5) -> ResilientRedisCache:
+    return ResilientRedisCache(
+        host=redis_client(url), key_prefix="fault:", breaker=CircuitBreaker(cool_down)
+    )
+
+
+def timed(call):
+    started = time.perf_counter()
+    result = call()
+    return result, (time.perf_counter() - started) * 1000
+
+
+def test_cache_survives_redis_stopping_and_resumes_when_it_returns(redis_server):
+    cache = make_cache(redis_server.url)
+    assert cache.set("k", "v")
+    assert cache.get("k") == "v"
+
+    redis_server.stop()
+    first, _ = timed(lambda: cache.get("k"))
+    assert first is None  # a miss, not an error
+    results, elapsed = zip(*(timed(lambda: cache.get("k")) for _ in range(100)), strict=True)
+    assert set(results) == {None}
+    assert max(elapsed) < 5  # the open breaker answers at once
+    assert cache.set("k2", "v2") is False
+
+    redis_server.start()
+    time.sleep(0.6)  # the cool-down passes; no restart of anything of ours
+    assert cache.set("k3", "v3")
+    assert cache.get("k3") == "v3"
+
+
+def test_a_black_holed_redis_costs_one_timeout_then_nothing():
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(100)  # accepts TCP connections, never answers
+    try:
+        cache = make_cache(f"redis://127.0.0.1:{hole.getsockname()[1]}/0", cool_down=30)
+        first, first_ms = timed(lambda: cache.get("k"))
+        assert first is None
+        assert first_ms < 1000
+        _, later = zip(*(timed(lambda: cache.get("k")) for _ in range(50)), strict=True)
+        assert max(later) < 5
+    finally:
+        hole.close()
+
+
+def test_public_pages_answer_with_redis_stopped(app, redis_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_REDIS_URL", redis_server.url)
+    with fresh_database(app) as url, app_for_database(url, str(tmp_path)) as other:
+        from flask_migrate import upgrade
+
+        with other.app_context():
+            upgrade()
+        client = other.test_client()
+        assert client.get("/").status_code == 200
+        redis_server.stop()
+        for path in ("/", "/events/", "/events/?q=jazz", "/health/live/", "/health/ready/"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+        assert client.get("/health/ready/").json["checks"]["redis"] == "failing"
