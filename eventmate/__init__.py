@@ -35,6 +35,7 @@ def register_extensions(app: Flask) -> None:
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
     from eventmate.models.search import include_object
+    from eventmate.resilience import use_resilient_sessions
     from eventmate.stores import session_store_client
 
     db.init_app(app)
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
+    use_resilient_sessions(app)
     csrf.init_app(app)
     init_login_manager(app)
     limiter.init_app(app)

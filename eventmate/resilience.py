@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 import redis
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_caching.backends.rediscache import RedisCache
+from flask_session.redis import RedisSessionInterface
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +126,62 @@ class ResilientRedisCache(RedisCache):
 
     def dec(self, key, delta=1):
         return self._guarded(lambda: super(ResilientRedisCache, self).dec(key, delta), None)
+
+
+class ResilientRedisSessionInterface(RedisSessionInterface):
+    """With Redis unavailable a request is served as anonymous (its session can't be read) and
+    nothing is saved; `session_store_available()` lets login pages say so."""
+
+    def __init__(self, *args: Any, breaker: CircuitBreaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.breaker = breaker
+
+    def _guarded(self, call, fallback):
+        if not self.breaker.closed:
+            g.session_store_down = True
+            return fallback
+        try:
+            return call()
+        except (redis.RedisError, OSError) as error:
+            self.breaker.trip(error)
+            g.session_store_down = True
+            return fallback
+
+    def _retrieve_session_data(self, store_id: str):
+        return self._guarded(lambda: super(ResilientRedisSessionInterface, self)
+                             ._retrieve_session_data(store_id), None)  # fmt: skip
+
+    def _delete_session(self, store_id: str) -> None:
+        self._guarded(lambda: super(ResilientRedisSessionInterface, self)
+                      ._delete_session(store_id), None)  # fmt: skip
+
+    def _upsert_session(self, *args: Any, **kwargs: Any) -> None:
+        self._guarded(lambda: super(ResilientRedisSessionInterface, self)
+                      ._upsert_session(*args, **kwargs), None)  # fmt: skip
+
+
+def session_store_available() -> bool:
+    """Can sessions be stored right now? (Always, for the embedded in-process store.)"""
+    interface = current_app.session_interface
+    if g.get("session_store_down"):
+        return False
+    if not isinstance(interface, ResilientRedisSessionInterface):
+        return True
+    return bool(interface._guarded(interface.client.ping, False))
+
+
+def use_resilient_sessions(app: Flask) -> None:
+    """Swap Flask-Session's Redis interface for the resilient one, with the same settings."""
+    if not isinstance(app.session_interface, RedisSessionInterface):
+        return
+    config = app.config
+    app.session_interface = ResilientRedisSessionInterface(
+        app,
+        client=config["SESSION_REDIS"],
+        key_prefix=config["SESSION_KEY_PREFIX"],
+        use_signer=config.get("SESSION_USE_SIGNER", False),
+        permanent=config.get("SESSION_PERMANENT", True),
+        sid_length=config.get("SESSION_ID_LENGTH", 32),
+        serialization_format=config.get("SESSION_SERIALIZATION_FORMAT", "msgpack"),
+        breaker=breaker_for(config["REDIS_URL"]),
+    )

@@ -127,3 +127,35 @@ def test_public_pages_answer_with_redis_stopped(app, redis_server, tmp_path, mon
             response = client.get(path)
             assert response.status_code == 200, path
         assert client.get("/health/ready/").json["checks"]["redis"] == "failing"
+
+
+def test_sessions_degrade_to_anonymous_and_recover(app, redis_server, tmp_path, monkeypatch):
+    from flask_migrate import upgrade
+
+    from eventmate.auth.services import create_user
+    from eventmate.resilience import COOL_DOWN
+    from tests.conftest import PASSWORD, post_form
+
+    monkeypatch.setenv("TEST_REDIS_URL", redis_server.url)
+    with fresh_database(app) as url, app_for_database(url, str(tmp_path)) as other:
+        with other.app_context():
+            upgrade()
+            create_user("rosa@example.com", PASSWORD, "Rosa Redis")
+        client = other.test_client()
+        login = {"email": "rosa@example.com", "password": PASSWORD}
+        assert post_form(client, "/login/", login).status_code == 302
+        assert "Rosa Redis" in client.get("/").get_data(as_text=True)
+
+        redis_server.stop()
+        home = client.get("/")  # carries the session cookie Redis can no longer read
+        assert home.status_code == 200
+        assert "Log in" in home.get_data(as_text=True)
+        assert client.get("/me/bookings/").status_code == 302
+        refused = client.get("/login/")
+        assert refused.status_code == 503
+        assert "Sign-in is temporarily unavailable" in refused.get_data(as_text=True)
+
+        redis_server.start()
+        time.sleep(COOL_DOWN + 0.5)
+        assert post_form(client, "/login/", login).status_code == 302
+        assert "Rosa Redis" in client.get("/").get_data(as_text=True)

@@ -7,6 +7,7 @@ from eventmate.auth import bp
 from eventmate.auth.forms import LoginForm, LogoutForm, RegisterForm
 from eventmate.auth.services import AccountError, authenticate, create_user
 from eventmate.auth.sessions import end_session, safe_next_url, start_session
+from eventmate.resilience import session_store_available
 from eventmate.security import limits
 
 
@@ -16,6 +17,8 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm(next=request.args.get("next", ""))
+    if form.is_submitted() and not session_store_available():
+        return _sign_in_unavailable("auth/register.html", form)
     if form.validate_on_submit():
         try:
             user = create_user(form.email.data, form.password.data, form.display_name.data)
@@ -36,6 +39,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
     form = LoginForm(next=request.args.get("next", ""))
+    if not session_store_available():
+        return _sign_in_unavailable("auth/login.html", form)
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
@@ -54,6 +59,15 @@ def logout():
         end_session()
         flash("You're logged out.", "info")
     return redirect(url_for("main.home"))
+
+
+def _sign_in_unavailable(template: str, form):
+    """Without the session store nobody can stay signed in: say so rather than pretend."""
+    form.form_errors.append(
+        "Sign-in is temporarily unavailable. Browsing and search still work; "
+        "please try again in a few minutes."
+    )
+    return render_template(template, form=form), 503
 
 
 def _attach_error(form: RegisterForm, message: str) -> None:
