@@ -83,3 +83,17 @@ def test_production_sends_hsts_over_https(production_client):
     hsts = response.headers["Strict-Transport-Security"]
     assert "max-age=31536000" in hsts
     assert "includeSubDomains" in hsts
+
+
+def test_personal_and_form_pages_are_never_shared_cache_material(client, db_session, login):
+    from tests.factories import make_member
+
+    anonymous_home = client.get("/")
+    assert "no-store" not in anonymous_home.headers.get("Cache-Control", "")
+    assert client.get("/login/").headers["Cache-Control"] == "private, no-store"
+
+    login(make_member())
+    for path in ("/", "/me/bookings/", "/events/"):
+        response = client.get(path)
+        assert response.headers["Cache-Control"] == "private, no-store", path
+        assert "Cookie" in response.headers.get("Vary", ""), path

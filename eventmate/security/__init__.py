@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, session
 from flask_talisman import Talisman
 
 from eventmate.security.limits import trust_proxies
@@ -59,4 +59,14 @@ def init_app(app: Flask) -> None:
     def cross_origin_policies(response: Response) -> Response:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response
+
+    @app.after_request
+    def personal_pages_stay_private(response: Response) -> Response:
+        """A response built with session data (a member's page, a form's CSRF token) must never
+        be stored by a shared cache and replayed to someone else. A visitor with an empty
+        session gets the same page as everyone, which later caching may share."""
+        personal = session.accessed and (bool(session) or session.modified)
+        if personal and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "private, no-store"
         return response
