@@ -69,6 +69,23 @@ class Config:
     MAX_CONTENT_LENGTH = 6 * 1024 * 1024
     MAX_IMAGES_PER_EVENT = 8
 
+    # Compression (eventmate/assets): brotli when accepted, else gzip, for text above 500 bytes.
+    # Brotli 4 costs about what gzip 6 does and compresses better; static files are compressed
+    # once, at 11, by `flask digest compile`. No zstd or deflate: two encodings are enough.
+    COMPRESS_ALGORITHM = ("br", "gzip")
+    COMPRESS_ALGORITHM_STREAMING = ("br", "gzip")
+    COMPRESS_BR_LEVEL = 4
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_MIMETYPES = (
+        "text/html", "text/css", "text/javascript", "application/javascript", "application/json",
+        "application/xml", "text/xml", "image/svg+xml", "text/plain", "text/csv", "text/calendar",
+    )  # fmt: skip
+    # `flask digest compile` writes hashed copies plus .gz and .br siblings into eventmate/static.
+    FLASK_STATIC_DIGEST_COMPRESSION = ("gzip", "brotli")
+    # Static files under their plain names (hashed names are immutable for a year).
+    STATIC_FILE_MAX_AGE = 3600
+
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
         """Resolve everything that comes from the environment or the instance folder."""
@@ -77,6 +94,10 @@ class Config:
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
         settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
+        # Per process, for each of the three Redis clients (cache, sessions, limits).
+        settings["REDIS_MAX_CONNECTIONS"] = int(environ.get("REDIS_MAX_CONNECTIONS", "50"))
+        # Opened by each gunicorn worker before it takes traffic (eventmate/warmup.py).
+        settings["REDIS_WARM_CONNECTIONS"] = int(environ.get("REDIS_WARM_CONNECTIONS", "10"))
         settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
         # How many proxies (load balancer, nginx) sit in front; 0 trusts no X-Forwarded-*.
         settings["PROXY_FIX_HOPS"] = int(environ.get("PROXY_FIX_HOPS", "0"))
@@ -87,6 +108,10 @@ class Config:
                 # Overflow connections are closed on return: under load each costs a new backend.
                 "max_overflow": int(environ.get("DB_MAX_OVERFLOW", "0")),
                 "pool_recycle": int(environ.get("DB_POOL_RECYCLE", "1800")),
+                # Greenlets queue for a pooled connection this long before a 503.
+                "pool_timeout": float(environ.get("DB_POOL_TIMEOUT", "10")),
+                # An unreachable database fails a request in seconds, not minutes.
+                "connect_args": {"connect_timeout": int(environ.get("DB_CONNECT_TIMEOUT", "2"))},
             }
         return settings
 
@@ -103,10 +128,6 @@ class Config:
                 "RATELIMIT_STORAGE_URI": redis_url,
                 # With Redis down, count in process memory instead of failing requests.
                 "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-                "RATELIMIT_STORAGE_OPTIONS": {
-                    "socket_timeout": 0.25,
-                    "socket_connect_timeout": 0.1,
-                },
             }
         return {
             "REDIS_URL": None,

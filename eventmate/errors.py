@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
@@ -65,10 +67,48 @@ def init_app(app: Flask) -> None:
             400, "Your form expired or came from another site. Go back, reload and try again."
         )
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: DBAPIError | PoolTimeout):
+        """PostgreSQL down, restarting or out of connections: say so, and ask to retry.
+        The pool (pool_pre_ping) replaces dead connections once the database is back."""
+        if isinstance(error, DBAPIError) and not _is_connection_problem(error):
+            raise error
+        log.error("database unavailable: %s", str(getattr(error, "orig", error)).strip())
+        _forget_failed_transaction()
+        # The layout would load the signed-in user from the database it can't reach.
+        g._login_user = current_app.login_manager.anonymous_user()
+        body, status = render_error(503, DATABASE_DOWN_MESSAGE)
+        return body, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
+
     @app.errorhandler(InternalServerError)
     def internal_error(error: InternalServerError):
         log.error("unhandled error", exc_info=error.original_exception or error)
         return render_error(500)
+
+
+DATABASE_DOWN_MESSAGE = (
+    "EventMate can't reach its database right now. Nothing you sent was lost or half-saved; "
+    "please try again in a moment."
+)
+DATABASE_RETRY_AFTER = 30
+
+
+def _is_connection_problem(error: DBAPIError) -> bool:
+    """OperationalError covers refused connections, restarts and lost connections; an invalidated
+    connection is one the pool has just found dead."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+
+
+def _forget_failed_transaction() -> None:
+    from eventmate.extensions import db
+
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.close()
 
 
 MAX_DRAIN_BYTES = 64 * 1024 * 1024

@@ -50,9 +50,9 @@ def breaker_for(url: str) -> CircuitBreaker:
     return _breakers.setdefault(url, CircuitBreaker())
 
 
-def redis_client(url: str, max_connections: int = 50) -> redis.Redis:
-    """A client with short timeouts and a bounded, blocking connection pool."""
-    pool = redis.BlockingConnectionPool.from_url(
+def redis_pool(url: str, max_connections: int = 50) -> redis.BlockingConnectionPool:
+    """A bounded pool with short timeouts: a dead Redis costs milliseconds, not seconds."""
+    return redis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=CONNECT_TIMEOUT,  # waiting for a free pooled connection
@@ -60,7 +60,10 @@ def redis_client(url: str, max_connections: int = 50) -> redis.Redis:
         socket_connect_timeout=CONNECT_TIMEOUT,
         health_check_interval=30,
     )
-    return redis.Redis(connection_pool=pool)
+
+
+def redis_client(url: str, max_connections: int = 50) -> redis.Redis:
+    return redis.Redis(connection_pool=redis_pool(url, max_connections))
 
 
 class ResilientRedisCache(RedisCache):

@@ -158,6 +158,12 @@ def csrf_token(client, url: str) -> str:
     return match.group(1)
 
 
+def hidden_fields(client, url: str) -> dict[str, str]:
+    """Every hidden field of the forms on `url` (CSRF and request tokens)."""
+    page = client.get(url).get_data(as_text=True)
+    return dict(re.findall(r'name="([a-z_]+)" type="hidden" value="([^"]*)"', page))
+
+
 def post_form(client, form_url: str, data: dict, action: str | None = None, **kwargs):
     """Submit a form the way a browser does: load the page for its token, then POST."""
     data = {"csrf_token": csrf_token(client, form_url), **data}

@@ -159,3 +159,50 @@ def test_sessions_degrade_to_anonymous_and_recover(app, redis_server, tmp_path, 
         time.sleep(COOL_DOWN + 0.5)
         assert post_form(client, "/login/", login).status_code == 302
         assert "Rosa Redis" in client.get("/").get_data(as_text=True)
+
+
+def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
+    app, redis_server, tmp_path, monkeypatch
+):
+    """Sessions live in Redis: with it gone nobody is signed in, so a booking is refused with
+    nothing written; once Redis is back the member signs in again and the same form books."""
+    from flask_migrate import upgrade
+
+    from eventmate.extensions import db
+    from eventmate.models import Booking
+    from eventmate.resilience import COOL_DOWN
+    from tests.conftest import PASSWORD, hidden_fields, post_form
+    from tests.factories import make_event, make_member
+
+    monkeypatch.setenv("TEST_REDIS_URL", redis_server.url)
+    with fresh_database(app) as url, app_for_database(url, str(tmp_path)) as other:
+        with other.app_context():
+            upgrade()
+            make_member(email="bea@example.com", password=PASSWORD)
+            slug = make_event(capacity=10).slug
+            db.session.commit()
+
+        def bookings() -> int:
+            with other.app_context():
+                return db.session.query(Booking).count()
+
+        client = other.test_client()
+        login = {"email": "bea@example.com", "password": PASSWORD}
+        assert post_form(client, "/login/", login).status_code == 302
+        event_url = f"/events/{slug}/"
+        form = {**hidden_fields(client, event_url), "quantity": "1"}
+
+        redis_server.stop()
+        refused = client.post(f"{event_url}book/", data=form)
+        # The CSRF token lived in the unreadable session: the form is refused, clearly.
+        assert refused.status_code == 400
+        assert "form expired" in refused.get_data(as_text=True)
+        assert bookings() == 0
+
+        redis_server.start()
+        time.sleep(COOL_DOWN + 0.5)
+        assert post_form(client, "/login/", login).status_code == 302
+        form = {**hidden_fields(client, event_url), "quantity": "1"}
+        booked = client.post(f"{event_url}book/", data=form)
+        assert booked.status_code == 303
+        assert bookings() == 1
