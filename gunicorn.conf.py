@@ -1,22 +1,96 @@
-"""gunicorn settings (first version). Every value can be overridden from the environment.
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Every value comes from the
+environment (README, "Running in production", lists them).
 
-Measured on this 2-core box (../shared/notes/gevent-on-two-cores.md): gevent with one worker
-per core and a PostgreSQL pool without overflow beats sync workers on DB pages; overflow
-connections, closed on return, make every request pay for a new backend.
+gevent workers. Measured on this 2-core box (../shared/notes/gevent-on-two-cores.md and
+README "gunicorn and gevent"): the tail latency gevent is blamed for came from configuration:
+a PostgreSQL pool with overflow (overflow connections are closed on return, so under many
+greenlets every request pays for a new backend) and cold pools (the first burst of requests
+opens hundreds of connections at once). So the pool has no overflow (config.py) and each worker
+fills its database and Redis pools before it takes traffic (`post_worker_init`).
 """
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+
+if worker_class == "gevent":
+    # Before the app (psycopg2, redis, urllib3, threading locks in SQLAlchemy's pool) is
+    # imported, in the master with preload_app and in every worker without it. gunicorn has
+    # imported `ssl` itself by now, but only uses it for its own TLS (certfile), which we leave
+    # to the proxy in front; gevent's warning about that is expected and harmless.
+    from gevent import monkey
+
+    monkey.patch_all()
 
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # only for gthread
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-# %(M)s: request time in milliseconds.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
+preload_app = os.environ.get("GUNICORN_PRELOAD", "0") == "1"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# %(M)s: request time in milliseconds; %({x-request-id}o)s: the id the app logs with.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
+# Headers the proxy in front may set; ProxyFix (PROXY_FIX_HOPS) decides what the app trusts.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Heartbeat files in memory, not on a disk that may stall (gunicorn's own advice for containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def on_starting(server):
+    """Prometheus multiprocess mode: one fresh directory per master, shared by its workers."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        path = tempfile.mkdtemp(prefix="eventmate-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        server._eventmate_metrics_dir = path
+    else:
+        path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):  # counts from a previous run would be added to ours
+            os.remove(os.path.join(path, name))
+
+
+def post_fork(server, worker):
+    if worker_class == "gevent":
+        # psycopg2 blocks the whole worker unless libpq waits through gevent.
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+    if preload_app:
+        # Connections opened in the master (there should be none) must not be shared by
+        # children: drop them without closing the master's sockets. redis-py pools reset
+        # themselves when they see a new pid.
+        app = server.app.wsgi()
+        with app.app_context():
+            from eventmate.extensions import db
+
+            db.engine.dispose(close=False)
+
+
+def post_worker_init(worker):
+    """Fill the pools before the first request, so a burst doesn't pay for connects."""
+    from eventmate.warmup import warm_pools
+
+    warm_pools(worker.wsgi)
+
+
+def child_exit(server, worker):
+    """Live gauges (DB pool in use) of a dead worker must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    path = getattr(server, "_eventmate_metrics_dir", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)

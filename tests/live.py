@@ -34,6 +34,9 @@ def gunicorn_server(
         **os.environ,
         "EVENTMATE_CONFIG": "test",
         "EVENTMATE_INSTANCE_PATH": instance_path,
+        # gunicorn.conf.py monkey-patches for gevent; these servers use threads.
+        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_ACCESS_LOG": "",
         **(extra_env or {}),
     }
     command = [
@@ -52,6 +55,35 @@ def gunicorn_server(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def production_server(env: dict, workers: int = 2) -> Iterator[subprocess.Popen]:
+    """`gunicorn -c gunicorn.conf.py wsgi:app` exactly as deployed (gevent workers); `env` is
+    the deployment's environment. Yields the master process; its URL is in `.base_url`."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "GUNICORN_"))},
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_ACCESS_LOG": "",
+        "GUNICORN_LOG_LEVEL": "warning",
+        **env,
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process.base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(port, process)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def worker_pids(master_pid: int) -> set[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return {int(pid) for pid in children}
 
 
 def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:

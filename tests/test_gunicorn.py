@@ -1,0 +1,98 @@
+"""gunicorn as deployed: `gunicorn -c gunicorn.conf.py wsgi:app` with gevent workers."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from collections import Counter
+
+import pytest
+from flask_migrate import upgrade
+
+from eventmate.extensions import db
+from tests.conftest import app_for_database, fresh_database
+from tests.factories import make_event
+from tests.live import production_server, worker_pids
+
+
+@pytest.fixture
+def migrated_database(app, tmp_path):
+    """A fresh database with one event; yields (url, event slug)."""
+    with fresh_database(app) as url, app_for_database(url, str(tmp_path / "setup")) as other:
+        with other.app_context():
+            upgrade()
+            slug = make_event().slug
+            db.session.commit()
+        yield url, slug
+
+
+class Load:
+    """Clients in threads, each request on a new connection (as a proxy without keep-alive
+    sends them), recording every status and every connection error."""
+
+    def __init__(self, base_url: str, paths: list[str], clients: int = 12) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.address = (parts.hostname, parts.port)
+        self.paths = paths
+        self.statuses: Counter = Counter()
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
+
+    def _run(self, offset: int) -> None:
+        n = offset
+        while not self._stop.is_set():
+            path = self.paths[n % len(self.paths)]
+            n += 1
+            connection = http.client.HTTPConnection(*self.address, timeout=30)
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                self.statuses[response.status] += 1
+            except OSError as error:  # refused, reset, timed out: a dropped request
+                self.errors.append(f"{path}: {error!r}")
+            finally:
+                connection.close()
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+
+def test_sighup_reload_under_load_drops_no_request(migrated_database, tmp_path):
+    url, slug = migrated_database
+    env = {
+        "EVENTMATE_CONFIG": "test",
+        "TEST_DATABASE_URL": url,
+        "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    if os.environ.get("TEST_REDIS_URL"):
+        env["TEST_REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    paths = ["/", f"/events/{slug}/", "/events/", "/health/ready/"]
+    with production_server(env, workers=2) as master:
+        before = worker_pids(master.pid)
+        with Load(master.base_url, paths) as load:
+            time.sleep(1.5)
+            master.send_signal(signal.SIGHUP)
+            time.sleep(3)
+            master.send_signal(signal.SIGHUP)
+            time.sleep(3)
+            served_before_stop = sum(load.statuses.values())
+        after = worker_pids(master.pid)
+
+    assert load.errors == []
+    assert set(load.statuses) == {200}, load.statuses
+    assert served_before_stop > 100
+    assert len(after) == 2
+    assert before.isdisjoint(after)  # every worker was replaced, twice over
