@@ -36,7 +36,7 @@ def register_extensions(app: Flask) -> None:
     from eventmate.media import storage
     from eventmate.models.search import include_object
     from eventmate.resilience import use_resilient_sessions
-    from eventmate.stores import session_store_client
+    from eventmate.stores import session_store_client, skip_sessions_for_infrastructure
 
     db.init_app(app)
     migrate.init_app(
@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
     use_resilient_sessions(app)
+    skip_sessions_for_infrastructure(app)
     csrf.init_app(app)
     init_login_manager(app)
     limiter.init_app(app)

@@ -165,7 +165,7 @@ class ResilientRedisSessionInterface(RedisSessionInterface):
 
 def session_store_available() -> bool:
     """Can sessions be stored right now? (Always, for the embedded in-process store.)"""
-    interface = current_app.session_interface
+    interface = getattr(current_app.session_interface, "inner", current_app.session_interface)
     if g.get("session_store_down"):
         return False
     if not isinstance(interface, ResilientRedisSessionInterface):

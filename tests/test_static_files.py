@@ -373,3 +373,15 @@ def test_strong_etags_name_the_encoding_and_still_give_304(static_client):
     plain = get(static_client, "/_probe/tagged/", "", **{"If-None-Match": '"v1:br"'})
     assert plain.status_code == 200
     assert plain.headers["ETag"] == '"v1"'
+
+
+@pytest.mark.parametrize("path", ["/static/css/site.css", "/health/live/"])
+def test_static_files_and_health_checks_leave_the_session_alone(client, login, path):
+    """A signed-in visitor's cookie doesn't make them per-user: no session read or saved, no
+    Set-Cookie, no `Vary: Cookie` (which would keep them out of shared caches)."""
+    login(make_member())
+    with client.get(path) as response:
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        assert not varies_on(response, "Cookie")
+    assert "Log out" in client.get("/").get_data(as_text=True)  # still signed in
