@@ -50,9 +50,6 @@ class Config:
     AGGREGATE_CACHE_SECONDS = 60
 
     CACHE_DEFAULT_TIMEOUT = 300
-    CACHE_KEY_PREFIX = "em:cache:"
-    SESSION_KEY_PREFIX = "em:session:"
-    RATELIMIT_KEY_PREFIX = "em:limits"
     RATELIMIT_DEFAULT = "100 per minute"
     LOGIN_LIMIT_PER_IP = "10 per minute"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -94,6 +91,11 @@ class Config:
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
         settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
+        # Several deployments can share one Redis, each under its own prefix.
+        prefix = environ.get("REDIS_KEY_PREFIX", "em:")
+        settings["CACHE_KEY_PREFIX"] = f"{prefix}cache:"
+        settings["SESSION_KEY_PREFIX"] = f"{prefix}session:"
+        settings["RATELIMIT_KEY_PREFIX"] = f"{prefix}limits"
         # Per process, for each of the three Redis clients (cache, sessions, limits).
         settings["REDIS_MAX_CONNECTIONS"] = int(environ.get("REDIS_MAX_CONNECTIONS", "50"))
         # Opened by each gunicorn worker before it takes traffic (eventmate/warmup.py).

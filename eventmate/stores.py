@@ -18,6 +18,8 @@ def session_store_client(config: Mapping) -> dict:
         url, most = config["REDIS_URL"], config["REDIS_MAX_CONNECTIONS"]
         limiter_options = {**config.get("RATELIMIT_STORAGE_OPTIONS", {})}
         limiter_options["connection_pool"] = redis_pool(url, most)
+        # The storage's own prefix (default "LIMITS") starts the key: make it ours.
+        limiter_options["key_prefix"] = config["RATELIMIT_KEY_PREFIX"]
         return {
             "SESSION_REDIS": redis_client(url, most),
             "RATELIMIT_STORAGE_OPTIONS": limiter_options,

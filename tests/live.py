@@ -106,15 +106,17 @@ def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) ->
 class Browser:
     """Cookies and CSRF tokens, one new connection per request (as separate clients are)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict | None = None) -> None:
         parts = urllib.parse.urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
         self.cookies: dict[str, str] = {}
+        self.headers = headers or {}  # sent with every request
 
     def request(self, method: str, path: str, form: dict | None = None, headers=None):
         connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            **self.headers,
             **(headers or {}),
         }
         body = None
