@@ -48,6 +48,8 @@ class Config:
     SEARCH_QUERY_MAX_LENGTH = 200
     # Aggregates on the home page (category counts, top cities) are shared by every visitor.
     AGGREGATE_CACHE_SECONDS = 60
+    # Whole pages for visitors without a session (eventmate/pagecache); 0 turns it off.
+    PAGE_CACHE_SECONDS = 60
 
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_DEFAULT = "100 per minute"
@@ -153,6 +155,7 @@ class Config:
 class DevelopmentConfig(Config):
     NAME = "development"
     DEBUG = True
+    PAGE_CACHE_SECONDS = 0  # see template edits at once
 
 
 class ProductionConfig(Config):
@@ -177,6 +180,7 @@ class TestConfig(Config):
     NAME = "test"
     TESTING = True
     AGGREGATE_CACHE_SECONDS = 0
+    PAGE_CACHE_SECONDS = 0  # tests of the page cache switch it on
 
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
@@ -193,6 +197,7 @@ class TestConfig(Config):
         # Limits are off for the suite (it is one busy client); the limit tests switch them on
         # in a server process of their own.
         settings["RATELIMIT_ENABLED"] = environ.get("TEST_RATELIMIT_ENABLED") == "1"
+        settings["PAGE_CACHE_SECONDS"] = int(environ.get("TEST_PAGE_CACHE_SECONDS", "0"))
         settings["RATELIMIT_KEY_PREFIX"] = f"em-test-{os.getpid()}:limits"
         return settings
 

@@ -78,6 +78,8 @@ def post_fork(server, worker):
 
 def post_worker_init(worker):
     """Fill the pools before the first request, so a burst doesn't pay for connects."""
+    if "sqlalchemy" not in getattr(worker.wsgi, "extensions", {}):
+        return  # not EventMate (loadtest/baseline.py runs under this same configuration)
     from eventmate.warmup import warm_pools
 
     warm_pools(worker.wsgi)

@@ -30,7 +30,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
 
 
 def register_extensions(app: Flask) -> None:
-    from eventmate import assets, security
+    from eventmate import assets, pagecache, security
     from eventmate.auth.sessions import init_login_manager
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     storage.init_app(app)
     security.init_app(app)
+    pagecache.init_app(app)  # after the limiter and Talisman: their checks run on cache hits
     assets.init_app(app)
 
 
@@ -102,9 +103,9 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from flask_static_digest.cli import digest as digest_cli  # `flask digest compile|clean`
 
-    from eventmate.cli import bookings_cli, events_cli, seed_cli, users_cli
+    from eventmate.cli import bookings_cli, cache_cli, events_cli, seed_cli, users_cli
 
-    for group in (users_cli, events_cli, bookings_cli, seed_cli, digest_cli):
+    for group in (users_cli, events_cli, bookings_cli, seed_cli, cache_cli, digest_cli):
         app.cli.add_command(group)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
+from eventmate.pagecache import invalidate_event
 
 # No 0/O, 1/I/L: references are read aloud and typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -99,6 +100,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         if existing is None:
             raise
         return BookingResult(existing, created=False)
+    invalidate_event(event.slug)  # seats left
     return BookingResult(booking, created=True)
 
 
@@ -124,6 +126,7 @@ def cancel_booking(booking: Booking) -> None:
     )
     db.session.commit()
     db.session.refresh(booking)
+    invalidate_event(booking.event.slug)
 
 
 def _booking_for_token(user: User, request_token: str) -> Booking | None:

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import func, select
 
 from eventmate.extensions import db
+from eventmate.hosts.services import event_changed
 from eventmate.media.processing import ImageRejected, clean_image
 from eventmate.media.storage import ImageStorage
 from eventmate.models import Event, EventImage
@@ -53,10 +54,12 @@ def add_image(event: Event, data: bytes, alt_text: str, storage: ImageStorage, l
         db.session.rollback()
         storage.delete(stored.storage_id)
         raise
+    event_changed(event)
     return row
 
 
 def delete_image(image: EventImage, storage: ImageStorage) -> None:
+    event = image.event
     storage_id = image.storage_id
     shared = db.session.scalar(
         select(func.count())
@@ -65,6 +68,7 @@ def delete_image(image: EventImage, storage: ImageStorage) -> None:
     )
     db.session.delete(image)
     db.session.commit()
+    event_changed(event)
     if storage_id and not shared:  # files are content-addressed and may be shared
         storage.delete(storage_id)
 
@@ -79,3 +83,4 @@ def move_image(event: Event, image: EventImage, step: int) -> None:
     for position, each in enumerate(ordered):
         each.position = position
     db.session.commit()
+    event_changed(event)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import contains_eager
 from eventmate.extensions import db
 from eventmate.hosts.forms import EventForm
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User
+from eventmate.pagecache import invalidate_event, invalidate_listings
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -35,6 +36,7 @@ def create_event(host: User, form: EventForm) -> Event:
     _apply(event, form)
     db.session.add(event)
     db.session.commit()
+    invalidate_listings()
     return event
 
 
@@ -50,12 +52,20 @@ def update_event(event: Event, form: EventForm) -> Event:
         db.session.rollback()
         booked = db.session.get(Event, event.id, populate_existing=True).seats_booked
         raise CapacityBelowBookings(booked) from None
+    event_changed(event)
     return event
 
 
 def set_active(event: Event, active: bool) -> None:
     event.is_active = active
     db.session.commit()
+    event_changed(event)
+
+
+def event_changed(event: Event) -> None:
+    """The event's page and any listing showing it are out of date."""
+    invalidate_event(event.slug)
+    invalidate_listings()
 
 
 def _apply(event: Event, form: EventForm) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, Review, User
+from eventmate.pagecache import invalidate_event
 
 MAX_REVIEW_LENGTH = 2000
 
@@ -52,9 +53,12 @@ def save_review(user: User, event: Event, rating: int, body: str) -> Review:
     review.rating = rating
     review.body = body.strip()
     db.session.commit()
+    invalidate_event(event.slug)
     return review
 
 
 def delete_review(review: Review) -> None:
+    slug = review.event.slug
     db.session.delete(review)
     db.session.commit()
+    invalidate_event(slug)

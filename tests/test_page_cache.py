@@ -1,0 +1,166 @@
+"""Whole pages cached for anonymous visitors (Redis in the PostgreSQL run)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from eventmate.bookings.services import book_seats, cancel_booking
+from eventmate.extensions import cache
+from eventmate.hosts.services import set_active
+from eventmate.reviews.services import save_review
+from tests.factories import make_event, make_member, now
+from tests.test_security_headers import assert_secure_headers
+
+
+@pytest.fixture
+def page_cache(app):
+    app.config["PAGE_CACHE_SECONDS"] = 60
+    cache.clear()
+    yield
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    cache.clear()
+
+
+@pytest.fixture
+def event(db_session):
+    made = make_event(title="Harbour Jazz Night", capacity=40)
+    db_session.commit()
+    return made
+
+
+def seats_left(response) -> str:
+    return re.search(r"(\d+) of \d+ seats left", response.get_data(as_text=True)).group(1)
+
+
+def nonce_in_body(response) -> str:
+    return re.search(r'nonce="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+
+def test_second_anonymous_visit_is_served_from_the_cache(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    first = client.get(url)
+    second = client.get(url)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
+    assert first.status_code == second.status_code == 200
+    assert "Harbour Jazz Night" in second.get_data(as_text=True)
+    assert "Set-Cookie" not in second.headers
+    assert_secure_headers(second)
+
+
+def test_a_cache_hit_touches_no_database(client, page_cache, event, count_queries):
+    client.get(f"/events/{event.slug}/")
+    with count_queries() as counter:
+        hit = client.get(f"/events/{event.slug}/")
+    assert hit.headers["X-Cache"] == "HIT"
+    assert counter.count == 0
+
+
+def test_each_cached_response_gets_its_own_csp_nonce(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    client.get(url)
+    hits = [client.get(url), client.get(url)]
+    nonces = [nonce_in_body(hit) for hit in hits]
+    assert nonces[0] != nonces[1]
+    for hit, nonce in zip(hits, nonces, strict=True):
+        assert f"'nonce-{nonce}'" in hit.headers["Content-Security-Policy"]
+
+
+def test_query_strings_are_normalised_into_one_key(client, page_cache, event):
+    city = event.city.slug
+    assert client.get(f"/events/?city={city}&q=jazz&utm_source=mail").headers["X-Cache"] == "MISS"
+    assert client.get(f"/events/?q=jazz&city={city}").headers["X-Cache"] == "HIT"
+    assert client.get(f"/events/?q=jazz+&city={city}&fbclid=1").headers["X-Cache"] == "HIT"
+    assert client.get(f"/events/?q=blues&city={city}").headers["X-Cache"] == "MISS"
+
+
+def test_a_booking_and_a_cancellation_refresh_seats_left_at_once(
+    client, page_cache, event, db_session
+):
+    url = f"/events/{event.slug}/"
+    assert seats_left(client.get(url)) == "40"
+    assert client.get(url).headers["X-Cache"] == "HIT"
+
+    result = book_seats(make_member(), event, 3, "token-1")
+    after_booking = client.get(url)
+    assert after_booking.headers["X-Cache"] == "MISS"
+    assert seats_left(after_booking) == "37"
+
+    cancel_booking(result.booking)
+    assert seats_left(client.get(url)) == "40"
+
+
+def test_host_changes_refresh_listings_and_the_event_page(client, page_cache, event):
+    assert "Harbour Jazz Night" in client.get("/events/").get_data(as_text=True)
+    assert client.get("/events/").headers["X-Cache"] == "HIT"
+    set_active(event, False)
+    listing = client.get("/events/")
+    assert listing.headers["X-Cache"] == "MISS"
+    assert "Harbour Jazz Night" not in listing.get_data(as_text=True)
+    assert client.get(f"/events/{event.slug}/").status_code == 404
+
+
+def test_a_new_review_shows_at_once(client, page_cache, db_session):
+    past = make_event(starts_at=now() - timedelta(days=2))
+    db_session.commit()
+    url = f"/events/{past.slug}/"
+    client.get(url)
+    save_review(make_member(display_name="Rhea Reviewer"), past, 5, "Wonderful evening.")
+    assert "Wonderful evening." in client.get(url).get_data(as_text=True)
+
+
+def test_signed_in_members_never_get_or_fill_cached_pages(app, client, login, page_cache, event):
+    url = f"/events/{event.slug}/"
+    login(make_member(display_name="Mina Member"))
+    own = client.get(url)
+    assert "X-Cache" not in own.headers
+    assert "Mina Member" in own.get_data(as_text=True)
+    assert own.headers["Cache-Control"] == "private, no-store"
+
+    anonymous = app.test_client().get(url)  # nothing of Mina's was stored
+    assert anonymous.headers["X-Cache"] == "MISS"
+    assert "Mina Member" not in anonymous.get_data(as_text=True)
+    assert "Log in to book" in anonymous.get_data(as_text=True)
+
+
+def test_pages_answer_conditional_requests_with_304(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    for encoding in ("identity", "gzip", "br"):
+        first = client.get(url, headers={"Accept-Encoding": encoding})
+        etag = first.headers["ETag"]
+        again = client.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
+        assert again.status_code == 304, encoding
+        assert again.get_data() == b""
+        assert again.headers["ETag"] == etag
+    assert "no-cache" in first.headers["Cache-Control"]
+
+
+def test_a_changed_page_is_not_304(client, page_cache, event, db_session):
+    url = f"/events/{event.slug}/"
+    etag = client.get(url).headers["ETag"]
+    book_seats(make_member(), event, 1, "token-2")
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_cache_clear_command(client, runner, page_cache, event):
+    url = f"/events/{event.slug}/"
+    client.get(url)
+    assert (
+        "Cleared the cached pages"
+        in runner.invoke(args=["cache", "clear", "--event", event.slug]).output
+    )
+    assert client.get(url).headers["X-Cache"] == "MISS"
+    client.get("/")
+    assert runner.invoke(args=["cache", "clear"]).output.strip() == "Cleared the cache."
+    assert client.get("/").headers["X-Cache"] == "MISS"
+    assert client.get(url).headers["X-Cache"] == "MISS"
+
+
+def test_only_anonymous_html_pages_are_cached(client, page_cache, event):
+    for _ in range(2):
+        missing = client.get("/events/no-such-event/")
+        assert (missing.status_code, missing.headers["X-Cache"]) == (404, "MISS")
+    assert "X-Cache" not in client.get(f"/events/{event.slug}/calendar.ics").headers
+    assert "X-Cache" not in client.get("/login/").headers
