@@ -50,6 +50,7 @@ class Config:
     AGGREGATE_CACHE_SECONDS = 60
     # Whole pages for visitors without a session (eventmate/pagecache); 0 turns it off.
     PAGE_CACHE_SECONDS = 60
+    PAGE_CACHE_BR_LEVEL = 6  # compressed once per stored page, not per response
 
     CACHE_DEFAULT_TIMEOUT = 300
     RATELIMIT_DEFAULT = "100 per minute"
@@ -57,7 +58,9 @@ class Config:
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     REGISTER_LIMIT = "5 per hour"
     BOOKING_LIMIT = "20 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # X-RateLimit-* on every response would cost two more Redis round trips per request; a 429
+    # still says Retry-After (eventmate/errors.py).
+    RATELIMIT_HEADERS_ENABLED = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

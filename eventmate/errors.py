@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, current_app, g, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -61,6 +63,11 @@ def init_app(app: Flask) -> None:
         _drain_request_body()
         return render_error(413, "That upload is too large: images can be up to 5 MB each.")
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        body, status = render_error(429)
+        return body, status, {"Retry-After": str(_seconds_until_reset())}
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(
@@ -85,6 +92,19 @@ def init_app(app: Flask) -> None:
     def internal_error(error: InternalServerError):
         log.error("unhandled error", exc_info=error.original_exception or error)
         return render_error(500)
+
+
+def _seconds_until_reset() -> int:
+    """Retry-After for a 429. The limiter's own X-RateLimit headers are off: they cost two more
+    storage round trips on every request; this costs them only when a limit is hit."""
+    from eventmate.extensions import limiter
+
+    try:
+        breached = limiter.current_limit
+        return max(1, int(breached.reset_at - time.time())) if breached else 60
+    except Exception:  # the limit store just failed: any honest guess will do
+        log.warning("rate limit reset time unavailable", exc_info=True)
+        return 60
 
 
 DATABASE_DOWN_MESSAGE = (

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from datetime import timedelta
 
+import brotli
 import pytest
+from flask import request
 
 from eventmate.bookings.services import book_seats, cancel_booking
 from eventmate.extensions import cache
@@ -58,14 +61,34 @@ def test_a_cache_hit_touches_no_database(client, page_cache, event, count_querie
     assert counter.count == 0
 
 
-def test_each_cached_response_gets_its_own_csp_nonce(client, page_cache, event):
+def test_a_page_holding_the_csp_nonce_is_never_stored(app, client, page_cache, event):
+    """A nonce must not be replayed to another visitor."""
+
+    def put_the_nonce_in_the_page(response):
+        if request.endpoint == "events.detail":
+            response.set_data(response.get_data() + request.csp_nonce.encode())
+        return response
+
+    app.after_request_funcs[None].append(put_the_nonce_in_the_page)  # runs before the store
+    try:
+        responses = [client.get(f"/events/{event.slug}/") for _ in range(2)]
+    finally:
+        app.after_request_funcs[None].remove(put_the_nonce_in_the_page)
+    assert [r.headers["X-Cache"] for r in responses] == ["MISS", "MISS"]
+
+
+def test_hits_are_stored_compressed_and_served_in_the_accepted_encoding(client, page_cache, event):
     url = f"/events/{event.slug}/"
-    client.get(url)
-    hits = [client.get(url), client.get(url)]
-    nonces = [nonce_in_body(hit) for hit in hits]
-    assert nonces[0] != nonces[1]
-    for hit, nonce in zip(hits, nonces, strict=True):
-        assert f"'nonce-{nonce}'" in hit.headers["Content-Security-Policy"]
+    plain = client.get(url, headers={"Accept-Encoding": "identity"}).get_data()
+    for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+        hit = client.get(url, headers={"Accept-Encoding": encoding})
+        assert (hit.headers["X-Cache"], hit.headers["Content-Encoding"]) == ("HIT", encoding)
+        assert decode(hit.get_data()) == plain
+        assert "Accept-Encoding" in hit.headers["Vary"]
+        assert "Cookie" in hit.headers["Vary"]
+    identity = client.get(url, headers={"Accept-Encoding": "br;q=0, gzip;q=0"})
+    assert "Content-Encoding" not in identity.headers
+    assert identity.get_data() == plain
 
 
 def test_query_strings_are_normalised_into_one_key(client, page_cache, event):

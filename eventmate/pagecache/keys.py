@@ -36,5 +36,5 @@ def normalised_query(request: Request) -> str:
     return urlencode(sorted((name, value) for name, value in values.items() if value))
 
 
-def page_key(request: Request, versions: list[str]) -> str:
-    return f"page:{'.'.join(versions)}:{request.path}?{normalised_query(request)}"
+def page_key(request: Request) -> str:
+    return f"page:{request.path}?{normalised_query(request)}"

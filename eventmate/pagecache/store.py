@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import uuid
 
+import brotli
 from flask import Flask, Response, current_app, g, request, session
 
+from eventmate.assets import preferred_encoding
 from eventmate.extensions import cache
 from eventmate.pagecache.keys import (
     CACHEABLE,
@@ -16,12 +19,12 @@ from eventmate.pagecache.keys import (
     version_keys,
 )
 
-NONCE_PLACEHOLDER = b"__eventmate_csp_nonce__"
+ENCODINGS = ("br", "gzip")
 
 
 def init_app(app: Flask) -> None:
     """Call after the limiter and Talisman, so that their before_request checks (rate limit,
-    HTTPS redirect, the nonce) run before a cached page is served."""
+    HTTPS redirect) run before a cached page is served."""
     app.before_request(serve_cached_page)
     app.after_request(store_page)
 
@@ -39,35 +42,51 @@ def _cacheable_request() -> bool:
 def serve_cached_page() -> Response | None:
     if not _cacheable_request():
         return None
-    versions = cache.get_many(*version_keys(request))
-    key = page_key(request, [v or "0" for v in versions])
-    entry = cache.get(key)
-    if entry is None:
-        g.page_cache_key = key
+    key = page_key(request)
+    # One round trip: the page and the versions it must have been rendered under.
+    entry, *versions = cache.get_many(key, *version_keys(request))
+    versions = [version or "0" for version in versions]
+    if entry is None or entry["versions"] != versions:
+        g.page_cache = (key, versions)
         return None
-    unchanged = _not_modified(entry["etag"])
-    if unchanged is not None:
-        return unchanged
-    response = _page_response(entry["body"], entry["content_type"], entry["etag"])
+    return _cached_response(entry)
+
+
+def _cached_response(entry: dict) -> Response:
+    encoding = preferred_encoding(ENCODINGS) or "identity"
+    etag = entry["etag"] if encoding == "identity" else f"{entry['etag']}:{encoding}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(entry["bodies"][encoding], content_type=entry["content_type"])
+        if encoding != "identity":
+            response.headers["Content-Encoding"] = encoding
+    response.set_etag(etag)
+    response.vary.update(("Accept-Encoding", "Cookie"))  # with a session, the page differs
+    response.cache_control.no_cache = True  # browsers may keep it, but ask (304) each time
     response.headers["X-Cache"] = "HIT"
     return response
 
 
 def store_page(response: Response) -> Response:
-    key = g.pop("page_cache_key", None)
-    if key is None:
+    pending = g.pop("page_cache", None)
+    if pending is None:
         return response
+    key, versions = pending
     response.headers["X-Cache"] = "MISS"
     if not _shareable(response):
         return response
-    nonce = getattr(request, "csp_nonce", "").encode()
     body = response.get_data()
-    if nonce:
-        body = body.replace(nonce, NONCE_PLACEHOLDER)
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-    entry = {"body": body, "content_type": response.content_type, "etag": etag}
+    entry = {
+        "versions": versions,
+        "etag": etag,
+        "content_type": response.content_type,
+        "bodies": _precompressed(body),
+    }
     cache.set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
     response.set_etag(etag)
+    response.vary.add("Cookie")
     response.cache_control.no_cache = True
     response.make_conditional(request)
     return response
@@ -75,6 +94,7 @@ def store_page(response: Response) -> Response:
 
 def _shareable(response: Response) -> bool:
     """Only a complete page that is the same for every anonymous visitor."""
+    nonce = getattr(request, "csp_nonce", "")
     return (
         response.status_code == 200
         and response.mimetype == "text/html"
@@ -82,28 +102,19 @@ def _shareable(response: Response) -> bool:
         and "Set-Cookie" not in response.headers
         and not session  # e.g. a CSRF token or a flash message was put in the session
         and not session.modified
+        # An inline script's nonce must never be replayed to someone else.
+        and not (nonce and nonce.encode() in response.get_data())
     )
 
 
-def _not_modified(etag: str) -> Response | None:
-    """A 304 straight away when the browser has this page in any encoding (compression adds
-    the encoding to the ETag)."""
-    for candidate in (f"{etag}:br", f"{etag}:gzip", etag):
-        if request.if_none_match.contains(candidate):
-            response = Response(status=304)
-            response.set_etag(candidate)
-            response.cache_control.no_cache = True
-            response.headers["X-Cache"] = "HIT"
-            return response
-    return None
-
-
-def _page_response(body: bytes, content_type: str, etag: str) -> Response:
-    nonce = getattr(request, "csp_nonce", "")
-    response = Response(body.replace(NONCE_PLACEHOLDER, nonce.encode()), content_type=content_type)
-    response.set_etag(etag)
-    response.cache_control.no_cache = True  # browsers may keep it, but ask (304) each time
-    return response.make_conditional(request)
+def _precompressed(body: bytes) -> dict[str, bytes]:
+    """Compressed once when stored, instead of on every hit."""
+    config = current_app.config
+    return {
+        "identity": body,
+        "br": brotli.compress(body, quality=config["PAGE_CACHE_BR_LEVEL"]),
+        "gzip": gzip.compress(body, compresslevel=config["COMPRESS_LEVEL"], mtime=0),
+    }
 
 
 def invalidate_event(*slugs: str) -> None:
