@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 SOCKET_TIMEOUT = 0.25  # seconds; Redis answers in well under a millisecond on a healthy box
 CONNECT_TIMEOUT = 0.1
+# Waiting for a free pooled connection is queueing behind our own busy requests, not a sign
+# that Redis is down: wait longer, and don't open the breaker when it runs out.
+POOL_WAIT = 1.0
 COOL_DOWN = 5.0
 
 
@@ -42,6 +45,27 @@ class CircuitBreaker:
                 log.warning("Redis unavailable (%s); skipping it for %.0f s", error, self.cool_down)
             self._open_until = time.monotonic() + self.cool_down
 
+    def call(self, call, fallback, on_skip=None):
+        """`call()`, or `fallback` when Redis is (or just turned out to be) unavailable."""
+        if not self.closed:
+            if on_skip:
+                on_skip()
+            return fallback
+        try:
+            return call()
+        except (redis.RedisError, OSError) as error:
+            if _pool_exhausted(error):
+                log.info("Redis pool exhausted; this call falls back")
+            else:
+                self.trip(error)
+            if on_skip:
+                on_skip()
+            return fallback
+
+
+def _pool_exhausted(error: Exception) -> bool:
+    return isinstance(error, redis.ConnectionError) and "No connection available" in str(error)
+
 
 _breakers: dict[str, CircuitBreaker] = {}
 
@@ -55,7 +79,7 @@ def redis_pool(url: str, max_connections: int = 50) -> redis.BlockingConnectionP
     return redis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
-        timeout=CONNECT_TIMEOUT,  # waiting for a free pooled connection
+        timeout=POOL_WAIT,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
         health_check_interval=30,
@@ -84,13 +108,7 @@ class ResilientRedisCache(RedisCache):
         return cls(*args, **kwargs)
 
     def _guarded(self, call, fallback):
-        if not self.breaker.closed:
-            return fallback
-        try:
-            return call()
-        except (redis.RedisError, OSError) as error:
-            self.breaker.trip(error)
-            return fallback
+        return self.breaker.call(call, fallback)
 
     def get(self, key):
         return self._guarded(lambda: super(ResilientRedisCache, self).get(key), None)
@@ -140,15 +158,7 @@ class ResilientRedisSessionInterface(RedisSessionInterface):
         self.breaker = breaker
 
     def _guarded(self, call, fallback):
-        if not self.breaker.closed:
-            g.session_store_down = True
-            return fallback
-        try:
-            return call()
-        except (redis.RedisError, OSError) as error:
-            self.breaker.trip(error)
-            g.session_store_down = True
-            return fallback
+        return self.breaker.call(call, fallback, on_skip=_note_session_store_down)
 
     def _retrieve_session_data(self, store_id: str):
         return self._guarded(lambda: super(ResilientRedisSessionInterface, self)
@@ -161,6 +171,10 @@ class ResilientRedisSessionInterface(RedisSessionInterface):
     def _upsert_session(self, *args: Any, **kwargs: Any) -> None:
         self._guarded(lambda: super(ResilientRedisSessionInterface, self)
                       ._upsert_session(*args, **kwargs), None)  # fmt: skip
+
+
+def _note_session_store_down() -> None:
+    g.session_store_down = True
 
 
 def session_store_available() -> bool:

@@ -216,3 +216,20 @@ def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
         booked = client.post(f"{event_url}book/", data=form)
         assert booked.status_code == 303
         assert bookings() == 1
+
+
+def test_a_busy_pool_is_not_mistaken_for_redis_being_down(redis_server):
+    """Every pooled connection in use means our own requests queue, not that Redis failed: the
+    call falls back once, and the breaker stays closed for the next one."""
+    cache = ResilientRedisCache(
+        host=redis_client(redis_server.url, max_connections=1), key_prefix="busy:",
+        breaker=CircuitBreaker(),
+    )  # fmt: skip
+    assert cache.set("k", "v")
+    held = cache._write_client.connection_pool.get_connection()
+    try:
+        assert cache.get("k") is None
+        assert cache.breaker.closed
+    finally:
+        cache._write_client.connection_pool.release(held)
+    assert cache.get("k") == "v"
