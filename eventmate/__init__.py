@@ -56,8 +56,8 @@ def register_extensions(app: Flask) -> None:
     init_login_manager(app)
     limiter.init_app(app)
     storage.init_app(app)
+    pagecache.init_app(app)  # after the limiter, inside ProxyFix (security)
     security.init_app(app)
-    pagecache.init_app(app)  # after the limiter and Talisman: their checks run on cache hits
     assets.init_app(app)
 
 

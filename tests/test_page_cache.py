@@ -187,3 +187,41 @@ def test_only_anonymous_html_pages_are_cached(client, page_cache, event):
         assert (missing.status_code, missing.headers["X-Cache"]) == (404, "MISS")
     assert "X-Cache" not in client.get(f"/events/{event.slug}/calendar.ics").headers
     assert "X-Cache" not in client.get("/login/").headers
+
+
+PER_RESPONSE = {"Content-Length", "Content-Encoding", "ETag", "X-Request-ID", "Server-Timing",
+                "Date", "X-Cache", "Content-Security-Policy", "Vary"}  # fmt: skip
+
+
+def test_a_hit_carries_the_headers_the_page_was_first_served_with(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    miss = client.get(url, headers={"Accept-Encoding": "br"})
+    hits = [client.get(url, headers={"Accept-Encoding": "br"}) for _ in range(2)]
+    for hit in hits:
+        assert hit.headers["X-Cache"] == "HIT"
+        assert_secure_headers(hit)
+        assert {k: v for k, v in hit.headers if k not in PER_RESPONSE} == {
+            k: v for k, v in miss.headers if k not in PER_RESPONSE
+        }
+        assert hit.headers["Server-Timing"].startswith("app;dur=")
+    csp = [r.headers["Content-Security-Policy"] for r in (miss, *hits)]
+    assert len(set(csp)) == 3  # a fresh nonce each time, the policy otherwise the same
+    assert {re.sub(r"'nonce-[^']+'", "", c) for c in csp} == {re.sub(r"'nonce-[^']+'", "", csp[0])}
+
+
+def test_hits_keep_a_well_formed_request_id_and_replace_others(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    client.get(url)
+    kept = client.get(url, headers={"X-Request-ID": "lb-1234.abc"})
+    assert (kept.headers["X-Cache"], kept.headers["X-Request-ID"]) == ("HIT", "lb-1234.abc")
+    replaced = client.get(url, headers={"X-Request-ID": "bad id\u2028<script>"})
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+
+
+def test_a_head_request_gets_headers_only(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    client.get(url)
+    head = client.head(url)
+    assert (head.status_code, head.headers["X-Cache"]) == (200, "HIT")
+    assert head.get_data() == b""
+    assert int(head.headers["Content-Length"]) > 1000

@@ -1,10 +1,11 @@
 """Full-page cache for anonymous visitors (home, search, city and category pages, event pages).
 
 A request without a session cookie to one of those pages is answered from the cache when it
-can be: after the rate limit and HTTPS checks have run (they are earlier `before_request`
-functions), before the view, the session, the database or the templates are touched. Security
-headers still apply on the way out; the body is stored already compressed (brotli, gzip and
-plain). A page holding the request's CSP nonce is never stored: a nonce must not be replayed.
+can be, by WSGI middleware in front of Flask (fastpath.py): the rate limit is checked, then
+the stored page is sent with the headers it was first served with (every security header, a
+fresh CSP nonce) and its body already compressed (brotli, gzip and plain). On a miss Flask
+renders the page and `store_page` keeps it. A page holding the request's CSP nonce is never
+stored: a nonce must not be replayed.
 
 Keys are the path plus the query parameters the page reads (sorted; others dropped). An entry
 records the version tokens it was rendered under (one for all listings, one per event) and is

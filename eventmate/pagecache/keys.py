@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
-
-from flask import Request
 
 SEARCH_PARAMS = ("q", "category", "city", "when", "from", "to", "sort", "page")
 # endpoint → the query parameters its page reads; anything else can't change the page.
@@ -22,19 +21,19 @@ def event_version_key(slug: str) -> str:
     return f"page-version:event:{slug}"
 
 
-def version_keys(request: Request) -> list[str]:
+def version_keys(endpoint: str, view_args: Mapping) -> list[str]:
     keys = [LISTINGS_VERSION]
-    if request.endpoint == "events.detail":
-        keys.append(event_version_key(request.view_args["slug"]))
+    if endpoint == "events.detail":
+        keys.append(event_version_key(view_args["slug"]))
     return keys
 
 
-def normalised_query(request: Request) -> str:
+def normalised_query(endpoint: str, args: Mapping[str, str]) -> str:
     """`?city=x&q=a&utm=1` and `?q=a&city=x` are the same page: known names only, sorted, and
     (like the views) the first value of each, stripped."""
-    values = {name: request.args.get(name, "").strip() for name in CACHEABLE[request.endpoint]}
+    values = {name: args.get(name, "").strip() for name in CACHEABLE[endpoint]}
     return urlencode(sorted((name, value) for name, value in values.items() if value))
 
 
-def page_key(request: Request) -> str:
-    return f"page:{request.path}?{normalised_query(request)}"
+def page_key(path: str, endpoint: str, args: Mapping[str, str]) -> str:
+    return f"page:{path}?{normalised_query(endpoint, args)}"

@@ -1,4 +1,4 @@
-"""Serving, storing and invalidating cached pages (see the package docstring)."""
+"""Storing and invalidating cached pages (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -7,69 +7,33 @@ import hashlib
 import uuid
 
 import brotli
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, Response, current_app, request, session
 
-from eventmate.assets import preferred_encoding
-from eventmate.extensions import cache
-from eventmate.pagecache.keys import (
-    CACHEABLE,
-    LISTINGS_VERSION,
-    event_version_key,
-    page_key,
-    version_keys,
-)
+from eventmate.extensions import cache, limiter
+from eventmate.pagecache.fastpath import MISS, CachedPages, counted_here
+from eventmate.pagecache.keys import LISTINGS_VERSION, event_version_key
 
-ENCODINGS = ("br", "gzip")
+# Headers that belong to one response, not to the page: the fast path makes its own.
+PER_RESPONSE = frozenset(
+    {"content-length", "content-encoding", "etag", "x-request-id", "server-timing", "x-cache",
+     "date", "set-cookie", "vary"}
+)  # fmt: skip
 
 
 def init_app(app: Flask) -> None:
-    """Call after the limiter and Talisman, so that their before_request checks (rate limit,
-    HTTPS redirect) run before a cached page is served."""
-    app.before_request(serve_cached_page)
-    app.after_request(store_page)
-
-
-def _cacheable_request() -> bool:
-    return (
-        current_app.config["PAGE_CACHE_SECONDS"] > 0
-        and request.method in ("GET", "HEAD")
-        and request.endpoint in CACHEABLE
-        # Anyone with a session (signed in, or holding a form's CSRF token) gets a fresh page.
-        and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
-    )
-
-
-def serve_cached_page() -> Response | None:
-    if not _cacheable_request():
-        return None
-    key = page_key(request)
-    # One round trip: the page and the versions it must have been rendered under.
-    entry, *versions = cache.get_many(key, *version_keys(request))
-    versions = [version or "0" for version in versions]
-    if entry is None or entry["versions"] != versions:
-        g.page_cache = (key, versions)
-        return None
-    return _cached_response(entry)
-
-
-def _cached_response(entry: dict) -> Response:
-    encoding = preferred_encoding(ENCODINGS) or "identity"
-    etag = entry["etag"] if encoding == "identity" else f"{entry['etag']}:{encoding}"
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        response = Response(entry["bodies"][encoding], content_type=entry["content_type"])
-        if encoding != "identity":
-            response.headers["Content-Encoding"] = encoding
-    response.set_etag(etag)
-    response.vary.update(("Accept-Encoding", "Cookie"))  # with a session, the page differs
-    response.cache_control.no_cache = True  # browsers may keep it, but ask (304) each time
-    response.headers["X-Cache"] = "HIT"
-    return response
+    """Call before ProxyFix wraps the app (so the fast path sees the client's address) and
+    after the limiter is set up."""
+    app.wsgi_app = CachedPages(app, app.wsgi_app)
+    if counted_here not in limiter._request_filters:  # one shared Limiter, many test apps
+        limiter.request_filter(counted_here)
+    # Stored pages are snapshots of the finished response: every security header, but before
+    # compression. Flask runs after_request functions last-registered first, and compression
+    # (eventmate/assets) puts itself at the very end, so this runs just before it.
+    app.after_request_funcs.setdefault(None, []).insert(0, store_page)
 
 
 def store_page(response: Response) -> Response:
-    pending = g.pop("page_cache", None)
+    pending = request.environ.pop(MISS, None)
     if pending is None:
         return response
     key, versions = pending
@@ -78,18 +42,18 @@ def store_page(response: Response) -> Response:
         return response
     body = response.get_data()
     etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+    response.set_etag(etag)
+    response.vary.update(("Accept-Encoding", "Cookie"))  # with a session, the page differs
+    response.cache_control.no_cache = True  # browsers may keep it, but ask (304) each time
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in PER_RESPONSE]
     entry = {
         "versions": versions,
         "etag": etag,
-        "content_type": response.content_type,
+        "headers": [*headers, ("Vary", response.headers["Vary"])],
         "bodies": _precompressed(body),
     }
     cache.set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
-    response.set_etag(etag)
-    response.vary.add("Cookie")
-    response.cache_control.no_cache = True
-    response.make_conditional(request)
-    return response
+    return response.make_conditional(request)
 
 
 def _shareable(response: Response) -> bool:
