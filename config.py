@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 # Values people copy from tutorials; production refuses to start with any of them.
@@ -21,6 +22,14 @@ MIN_SECRET_LENGTH = 32
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable configuration."""
+
+
+def allowed_networks(value: str) -> list[IPv4Network | IPv6Network]:
+    """`10.0.0.0/8, 192.168.1.7`: checked at start-up, so a typo can't fail a scrape later."""
+    try:
+        return [ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {error}") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -65,6 +74,8 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
+    # /metrics/ with neither METRICS_TOKEN nor METRICS_ALLOWED_NETWORKS: open, or 404.
+    METRICS_OPEN_BY_DEFAULT = True
     # Redirect plain HTTP to HTTPS (production; health checks are exempt).
     FORCE_HTTPS = False
     # One image (5 MB at most) and a few form fields per request; more is a 413.
@@ -101,6 +112,15 @@ class Config:
         settings["CACHE_KEY_PREFIX"] = f"{prefix}cache:"
         settings["SESSION_KEY_PREFIX"] = f"{prefix}session:"
         settings["RATELIMIT_KEY_PREFIX"] = f"{prefix}limits"
+        # Operations (eventmate/monitoring).
+        settings["LOG_LEVEL"] = environ.get("LOG_LEVEL", "INFO").upper()
+        settings["LOG_FORMAT"] = environ.get("LOG_FORMAT", "text")
+        settings["LOG_FILE"] = environ.get("LOG_FILE") or None
+        settings["SLOW_REQUEST_SECONDS"] = float(environ.get("SLOW_REQUEST_SECONDS", "1"))
+        settings["METRICS_TOKEN"] = environ.get("METRICS_TOKEN") or None
+        settings["METRICS_ALLOWED_NETWORKS"] = allowed_networks(
+            environ.get("METRICS_ALLOWED_NETWORKS", "")
+        )
         # Per process, for each of the three Redis clients (cache, sessions, limits).
         settings["REDIS_MAX_CONNECTIONS"] = int(environ.get("REDIS_MAX_CONNECTIONS", "50"))
         # Opened by each gunicorn worker before it takes traffic (eventmate/warmup.py).
@@ -163,6 +183,7 @@ class DevelopmentConfig(Config):
 
 class ProductionConfig(Config):
     NAME = "production"
+    METRICS_OPEN_BY_DEFAULT = False
     SESSION_COOKIE_SECURE = True
     FORCE_HTTPS = True
     PREFERRED_URL_SCHEME = "https"

@@ -25,6 +25,28 @@ if worker_class == "gevent":
 
     monkey.patch_all()
 
+
+def _prepare_metrics_dir() -> None:
+    """Prometheus multiprocess mode: one fresh directory per master, shared by its workers. Set
+    here, at load time, because with preload_app the app (and prometheus_client) is imported
+    before any server hook runs. A reload (HUP) runs this file again: keep the directory then,
+    the live workers are writing to it."""
+    if os.environ.get("EVENTMATE_METRICS_DIR_READY"):
+        return
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):  # counts from a previous run would be added to ours
+            os.remove(os.path.join(path, name))
+    else:
+        path = tempfile.mkdtemp(prefix="eventmate-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        os.environ["EVENTMATE_METRICS_DIR_CREATED"] = path
+    os.environ["EVENTMATE_METRICS_DIR_READY"] = "1"
+
+
+_prepare_metrics_dir()
+
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
@@ -44,19 +66,6 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Heartbeat files in memory, not on a disk that may stall (gunicorn's own advice for containers).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-
-
-def on_starting(server):
-    """Prometheus multiprocess mode: one fresh directory per master, shared by its workers."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        path = tempfile.mkdtemp(prefix="eventmate-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-        server._eventmate_metrics_dir = path
-    else:
-        path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        os.makedirs(path, exist_ok=True)
-        for name in os.listdir(path):  # counts from a previous run would be added to ours
-            os.remove(os.path.join(path, name))
 
 
 def post_fork(server, worker):
@@ -93,6 +102,6 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    path = getattr(server, "_eventmate_metrics_dir", None)
+    path = os.environ.get("EVENTMATE_METRICS_DIR_CREATED")
     if path:
         shutil.rmtree(path, ignore_errors=True)

@@ -30,7 +30,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
 
 
 def register_extensions(app: Flask) -> None:
-    from eventmate import assets, pagecache, security
+    from eventmate import assets, monitoring, pagecache, security
     from eventmate.auth.sessions import init_login_manager
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
@@ -38,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     from eventmate.resilience import use_resilient_sessions
     from eventmate.stores import session_store_client, skip_sessions_for_infrastructure
 
+    monitoring.init_app(app)  # first: its before_request times everything after it
     db.init_app(app)
     migrate.init_app(
         app,
@@ -78,11 +79,12 @@ def register_blueprints(app: Flask) -> None:
     from eventmate.hosts import bp as hosts_bp
     from eventmate.main import bp as main_bp
     from eventmate.media.routes import bp as media_bp
+    from eventmate.monitoring.routes import bp as monitoring_bp
     from eventmate.reviews import bp as reviews_bp
 
     blueprints = (
         main_bp, events_bp, auth_bp, bookings_bp, reviews_bp, calendars_bp, hosts_bp, media_bp,
-        health_bp,
+        health_bp, monitoring_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

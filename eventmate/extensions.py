@@ -26,9 +26,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class CountingCache(Cache):
+    """Flask-Caching's Cache, counting hits and misses by the key's first part (`home:…`)."""
+
+    def get(self, key: str):
+        from eventmate.monitoring.metrics import CACHE_LOOKUPS
+
+        value = super().get(key)
+        CACHE_LOOKUPS.labels(key.split(":", 1)[0], "miss" if value is None else "hit").inc()
+        return value
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-cache = Cache()
+cache = CountingCache()
 server_session = Session()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()

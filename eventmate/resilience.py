@@ -8,6 +8,7 @@ The cache built on it treats every Redis error as a miss.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -16,6 +17,8 @@ import redis
 from flask import Flask, current_app, g
 from flask_caching.backends.rediscache import RedisCache
 from flask_session.redis import RedisSessionInterface
+
+from eventmate.monitoring.metrics import REDIS_CIRCUIT_OPEN
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +33,12 @@ COOL_DOWN = 5.0
 class CircuitBreaker:
     """Closed: use Redis. Open (after a failure): don't, until the cool-down has passed."""
 
-    def __init__(self, cool_down: float = COOL_DOWN) -> None:
+    def __init__(self, cool_down: float = COOL_DOWN, name: str = "redis") -> None:
         self.cool_down = cool_down
+        self.gauge = REDIS_CIRCUIT_OPEN.labels(name)
         self._open_until = 0.0
         self._lock = threading.Lock()
+        self._reported_open = False
 
     @property
     def closed(self) -> bool:
@@ -44,6 +49,8 @@ class CircuitBreaker:
             if self.closed:
                 log.warning("Redis unavailable (%s); skipping it for %.0f s", error, self.cool_down)
             self._open_until = time.monotonic() + self.cool_down
+            self.gauge.set(1)
+            self._reported_open = True
 
     def call(self, call, fallback, on_skip=None):
         """`call()`, or `fallback` when Redis is (or just turned out to be) unavailable."""
@@ -51,6 +58,9 @@ class CircuitBreaker:
             if on_skip:
                 on_skip()
             return fallback
+        if self._reported_open:  # closed again: the metric says so from the first call on
+            self._reported_open = False
+            self.gauge.set(0)
         try:
             return call()
         except (redis.RedisError, OSError) as error:
@@ -71,7 +81,9 @@ _breakers: dict[str, CircuitBreaker] = {}
 
 
 def breaker_for(url: str) -> CircuitBreaker:
-    return _breakers.setdefault(url, CircuitBreaker())
+    if url not in _breakers:
+        _breakers[url] = CircuitBreaker(name=re.sub(r"//[^@/]*@", "//", url))  # no password
+    return _breakers[url]
 
 
 def redis_pool(url: str, max_connections: int = 50) -> redis.BlockingConnectionPool:

@@ -96,3 +96,31 @@ def test_sighup_reload_under_load_drops_no_request(migrated_database, tmp_path):
     assert served_before_stop > 100
     assert len(after) == 2
     assert before.isdisjoint(after)  # every worker was replaced, twice over
+
+
+def test_preloaded_app_serves_and_counts_across_workers(migrated_database, tmp_path):
+    """preload_app imports the app in the master: each worker must still get its own database
+    connections and write its own metrics (the directory is set before the app loads)."""
+    url, slug = migrated_database
+    env = {
+        "EVENTMATE_CONFIG": "test",
+        "TEST_DATABASE_URL": url,
+        "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "GUNICORN_PRELOAD": "1",
+    }
+    with production_server(env, workers=2) as master:
+        with Load(master.base_url, [f"/events/{slug}/", "/health/"], clients=6) as load:
+            time.sleep(2)
+        parts = urllib.parse.urlsplit(master.base_url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection.request("GET", "/metrics/")
+        text = connection.getresponse().read().decode()
+        connection.close()
+    assert load.errors == []
+    assert set(load.statuses) == {200}
+    served = sum(
+        float(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith("eventmate_http_requests_total{") and 'status="200"' in line
+    )
+    assert served >= sum(load.statuses.values())

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
+from eventmate.monitoring.metrics import BOOKINGS_CREATED, SEATS_BOOKED
 from eventmate.pagecache import invalidate_event
 
 # No 0/O, 1/I/L: references are read aloud and typed from paper.
@@ -101,6 +102,8 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
             raise
         return BookingResult(existing, created=False)
     invalidate_event(event.slug)  # seats left
+    BOOKINGS_CREATED.inc()
+    SEATS_BOOKED.inc(quantity)
     return BookingResult(booking, created=True)
 
 

@@ -58,8 +58,16 @@ def ensure_accounts(
         user = existing.get(email)
         if user is None:
             name = email.split("@")[0].replace("-", " ").title()
-            db.session.add(User(email=email, display_name=name, password_hash=password_hash,
-                                is_host=is_host, is_admin=False, is_active=True))  # fmt: skip
+            db.session.add(
+                User(
+                    email=email,
+                    display_name=name,
+                    password_hash=password_hash,
+                    is_host=is_host,
+                    is_admin=False,
+                    is_active=True,
+                )
+            )
             created += 1
         else:
             user.password_hash = password_hash
@@ -111,10 +119,18 @@ def _assign_events(hosts: int, per_host: int, now: datetime) -> int:
 @loadtest_cli.command("accounts")
 @click.option("--members", default=600, show_default=True, help="Member accounts to have.")
 @click.option("--hosts", default=30, show_default=True, help="Host accounts to have.")
-@click.option("--events-per-host", default=3, show_default=True,
-              help="Upcoming listings each host should own (taken from other hosts).")  # fmt: skip
-@click.option("--password-env", default="LOADTEST_PASSWORD", show_default=True,
-              help="Environment variable holding the accounts' password.")  # fmt: skip
+@click.option(
+    "--events-per-host",
+    default=3,
+    show_default=True,
+    help="Upcoming listings each host should own (taken from other hosts).",
+)
+@click.option(
+    "--password-env",
+    default="LOADTEST_PASSWORD",
+    show_default=True,
+    help="Environment variable holding the accounts' password.",
+)
 def accounts_command(members: int, hosts: int, events_per_host: int, password_env: str):
     """Create (or reset) loadtest-member-N and loadtest-host-N @example.com."""
     password = os.environ.get(password_env, "")

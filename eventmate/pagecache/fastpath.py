@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable
 
 from flask import Flask
@@ -30,6 +29,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header, parse_etags
 from werkzeug.wrappers import Request
 
+from eventmate.monitoring.metrics import CACHE_LOOKUPS
+from eventmate.monitoring.request_context import incoming_or_new, record_request
 from eventmate.pagecache.keys import CACHEABLE, page_key, version_keys
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -64,7 +65,9 @@ class CachedPages:
         if hit is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = hit
-        headers.append(("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.2f}"))
+        seconds = time.perf_counter() - started
+        headers.append(("Server-Timing", f"app;dur={seconds * 1000:.2f}"))
+        record_request("page-cache", environ["REQUEST_METHOD"], int(status[:3]), seconds)
         start_response(status, headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
@@ -92,8 +95,10 @@ class CachedPages:
         entry, *versions = cache.get_many(key, *version_keys(endpoint, view_args))
         versions = [version or "0" for version in versions]
         if entry is None or entry["versions"] != versions:
+            CACHE_LOOKUPS.labels("page", "miss").inc()
             environ[MISS] = (key, versions)
             return None
+        CACHE_LOOKUPS.labels("page", "hit").inc()
         return self._response(request, entry)
 
     def _within_rate_limit(self, environ: dict, endpoint: str) -> bool:
@@ -138,12 +143,5 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return bool(if_none_match) and parse_etags(if_none_match).contains(etag)
 
 
-WELL_FORMED_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
-
-
 def _request_id(request: Request) -> tuple[str, str]:
-    """The proxy's request id when it sent a sane one, else a new one."""
-    incoming = request.headers.get("X-Request-ID", "")
-    if WELL_FORMED_REQUEST_ID.fullmatch(incoming):
-        return "X-Request-ID", incoming
-    return "X-Request-ID", uuid.uuid4().hex
+    return "X-Request-ID", incoming_or_new(request.headers.get("X-Request-ID"))

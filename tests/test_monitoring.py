@@ -1,0 +1,299 @@
+"""Health checks, /metrics/, request ids, Server-Timing and logging."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import urllib.parse
+from logging.handlers import RotatingFileHandler
+
+import pytest
+
+from config import ConfigError, allowed_networks
+from eventmate.bookings.services import book_seats
+from eventmate.extensions import cache
+from eventmate.monitoring.logs import configure_logging
+from eventmate.resilience import CircuitBreaker
+from tests.conftest import app_for_database
+from tests.factories import make_event, make_member
+from tests.live import free_port, gunicorn_server
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one sample in the Prometheus text format (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        sample, _, value = line.rpartition(" ")
+        sample_name, _, raw_labels = sample.partition("{")
+        found = ",".join(sorted(raw_labels.rstrip("}").split(","))) if raw_labels else ""
+        if sample_name == name and found == wanted:
+            return float(value)
+    return 0.0
+
+
+def scrape(client) -> str:
+    response = client.get("/metrics/")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    return response.get_data(as_text=True)
+
+
+# Health -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/health/", "/health/live/", "/health/ready/"])
+def test_health_checks_set_no_cookie_and_are_never_cached(client, db_session, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+    assert "Set-Cookie" not in response.headers
+    assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_plain_health_touches_nothing(client, count_queries):
+    with count_queries() as counter:
+        assert client.get("/health/").get_json() == {"status": "ok"}
+    assert counter.count == 0
+
+
+def test_ready_says_degraded_but_stays_in_rotation_when_redis_is_down(app, tmp_path, monkeypatch):
+    closed_port = free_port()
+    monkeypatch.setenv("TEST_REDIS_URL", f"redis://127.0.0.1:{closed_port}/0")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app_for_database(url, str(tmp_path)) as other:
+        response = other.test_client().get("/health/ready/")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "degraded",
+        "checks": {"database": "ok", "redis": "failing"},
+    }
+
+
+# Metrics ------------------------------------------------------------------------------------
+
+
+def test_requests_are_counted_by_endpoint_and_status(client, db_session):
+    before = scrape(client)
+    client.get("/")
+    client.get("/no-such-page/")
+    after = scrape(client)
+    home = {"endpoint": "main.home", "method": "GET", "status": "200"}
+    missing = {"endpoint": "none", "method": "GET", "status": "404"}
+    name = "eventmate_http_requests_total"
+    assert metric(after, name, **home) == metric(before, name, **home) + 1
+    assert metric(after, name, **missing) == metric(before, name, **missing) + 1
+    buckets = "eventmate_http_request_duration_seconds_count"
+    assert metric(after, buckets, endpoint="main.home") >= 1
+
+
+def test_bookings_and_seats_are_counted(client, db_session):
+    event = make_event(capacity=10)
+    db_session.commit()
+    before = scrape(client)
+    book_seats(make_member(), event, 3, "metrics-token")
+    after = scrape(client)
+    assert metric(after, "eventmate_bookings_created_total") == (
+        metric(before, "eventmate_bookings_created_total") + 1
+    )
+    assert metric(after, "eventmate_seats_booked_total") == (
+        metric(before, "eventmate_seats_booked_total") + 3
+    )
+
+
+def test_page_cache_hits_and_misses_are_counted(app, client, db_session):
+    event = make_event()
+    db_session.commit()
+    app.config["PAGE_CACHE_SECONDS"] = 60
+    cache.clear()
+    try:
+        before = scrape(client)
+        for _ in range(3):
+            client.get(f"/events/{event.slug}/")
+        after = scrape(client)
+    finally:
+        app.config["PAGE_CACHE_SECONDS"] = 0
+        cache.clear()
+    lookups = "eventmate_cache_lookups_total"
+    assert (
+        metric(after, lookups, kind="page", result="miss")
+        - metric(before, lookups, kind="page", result="miss")
+        == 1
+    )
+    assert (
+        metric(after, lookups, kind="page", result="hit")
+        - metric(before, lookups, kind="page", result="hit")
+        == 2
+    )
+
+
+def test_redis_circuit_state_is_exported(client, db_session):
+    breaker = CircuitBreaker(cool_down=0, name="redis://cache-host:6379/0")
+    other = CircuitBreaker(cool_down=60, name="redis://sessions-host:6379/0")
+    breaker.trip(ConnectionError("test"))
+    other.trip(ConnectionError("test"))
+    text = scrape(client)
+    assert metric(text, "eventmate_redis_circuit_open", redis="redis://cache-host:6379/0") == 1
+    assert breaker.call(lambda: "served", None) == "served"  # cool-down over: closed again
+    text = scrape(client)
+    assert metric(text, "eventmate_redis_circuit_open", redis="redis://cache-host:6379/0") == 0
+    assert metric(text, "eventmate_redis_circuit_open", redis="redis://sessions-host:6379/0") == 1
+
+
+def test_breaker_labels_never_show_a_password():
+    from eventmate.resilience import breaker_for
+
+    breaker = breaker_for("redis://:hunter2@redis.internal:6379/0")
+    assert breaker.gauge._labelvalues == ("redis://redis.internal:6379/0",)
+
+
+def test_db_pool_connections_in_use_is_exported(client, db_session):
+    assert "eventmate_db_pool_connections_in_use" in scrape(client)
+
+
+@pytest.fixture
+def restricted_metrics(app):
+    saved = {k: app.config[k] for k in ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS",
+                                        "METRICS_OPEN_BY_DEFAULT")}  # fmt: skip
+    yield app.config
+    app.config.update(saved)
+
+
+def test_metrics_can_require_a_token(client, restricted_metrics):
+    restricted_metrics["METRICS_TOKEN"] = "s3cret-scraper-token"
+    assert client.get("/metrics/").status_code == 404
+    wrong = {"Authorization": "Bearer guess"}
+    assert client.get("/metrics/", headers=wrong).status_code == 404
+    right = {"Authorization": "Bearer s3cret-scraper-token"}
+    assert client.get("/metrics/", headers=right).status_code == 200
+
+
+def test_metrics_can_be_limited_to_networks(client, restricted_metrics):
+    restricted_metrics["METRICS_ALLOWED_NETWORKS"] = allowed_networks("10.0.0.0/8")
+    assert client.get("/metrics/").status_code == 404  # the test client is 127.0.0.1
+    restricted_metrics["METRICS_ALLOWED_NETWORKS"] = allowed_networks("10.0.0.0/8, 127.0.0.0/8")
+    assert client.get("/metrics/").status_code == 200
+
+
+def test_production_closes_metrics_unless_configured(client, restricted_metrics):
+    restricted_metrics["METRICS_OPEN_BY_DEFAULT"] = False
+    assert client.get("/metrics/").status_code == 404
+
+
+def test_metrics_add_up_across_gunicorn_workers(tmp_path):
+    """gunicorn.conf.py gives its workers one multiprocess directory; /metrics/ sums them."""
+    metrics_dir = tmp_path / "prometheus"
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with gunicorn_server(str(tmp_path / "instance"), env, workers=2) as base:
+        parts = urllib.parse.urlsplit(base)
+        for _ in range(40):
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            connection.request("GET", "/health/")
+            assert connection.getresponse().read()
+            connection.close()
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection.request("GET", "/metrics/")
+        text = connection.getresponse().read().decode()
+        connection.close()
+        writers = {re.sub(r"\D", "", f.name) for f in metrics_dir.glob("counter_*.db")}
+    served = metric(text, "eventmate_http_requests_total",
+                    endpoint="health.health", method="GET", status="200")  # fmt: skip
+    assert served == 40
+    assert len(writers) == 2  # both workers served some of them
+
+
+# Request ids, timing and logs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-page/", "/me/bookings/", "/static/css/site.css"])
+def test_every_response_has_a_request_id_and_server_timing(client, db_session, path):
+    with client.get(path) as response:
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+        assert re.match(r"app;dur=\d+\.\d+", response.headers["Server-Timing"])
+
+
+def test_a_well_formed_incoming_request_id_is_kept(client, db_session):
+    kept = client.get("/", headers={"X-Request-ID": "edge-42.a_b"})
+    assert kept.headers["X-Request-ID"] == "edge-42.a_b"
+    forged = client.get("/", headers={"X-Request-ID": "x" * 500})
+    assert forged.headers["X-Request-ID"] != "x" * 500
+
+
+def test_slow_requests_are_logged_with_their_request_id(app, client, db_session, caplog):
+    app.config["SLOW_REQUEST_SECONDS"] = 0
+    try:
+        with caplog.at_level(logging.WARNING, logger="eventmate.requests"):
+            client.get("/events/", headers={"X-Request-ID": "slow-1"})
+    finally:
+        app.config["SLOW_REQUEST_SECONDS"] = 1.0
+    (record,) = [r for r in caplog.records if r.name == "eventmate.requests"]
+    assert record.levelno == logging.WARNING
+    assert re.fullmatch(
+        r"slow request: GET /events/ 200 \d+ ms \(request id slow-1\)", record.getMessage()
+    )
+
+
+@pytest.fixture
+def reconfigured_logging(app):
+    saved = {k: app.config[k] for k in ("LOG_FORMAT", "LOG_FILE")}
+    yield app.config
+    app.config.update(saved)
+    configure_logging(app)
+
+
+def test_json_log_lines_carry_the_request_id(app, client, db_session, capsys,
+                                             reconfigured_logging):  # fmt: skip
+    reconfigured_logging["LOG_FORMAT"] = "json"
+    configure_logging(app)
+    app.config["SLOW_REQUEST_SECONDS"] = 0
+    try:
+        client.get("/", headers={"X-Request-ID": "json-7"})
+    finally:
+        app.config["SLOW_REQUEST_SECONDS"] = 1.0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    slow = [line for line in lines if line["logger"] == "eventmate.requests"]
+    assert slow[0]["request_id"] == "json-7"
+    assert slow[0]["level"] == "WARNING"
+
+
+def test_log_file_rotates_at_10_mb_keeping_10(app, tmp_path, reconfigured_logging):
+    reconfigured_logging["LOG_FILE"] = str(tmp_path / "eventmate.log")
+    configure_logging(app)
+    (handler,) = [
+        h for h in logging.getLogger("eventmate").handlers if isinstance(h, RotatingFileHandler)
+    ]
+    assert (handler.maxBytes, handler.backupCount) == (10 * 1024 * 1024, 10)
+    logging.getLogger("eventmate.test").info("written to the file")
+    handler.flush()
+    assert "written to the file" in (tmp_path / "eventmate.log").read_text()
+
+
+def test_errors_are_logged_with_traceback_but_not_shown(app, tmp_path, caplog):
+    from config import TestConfig
+    from eventmate import create_app
+
+    other = create_app(TestConfig, instance_path=str(tmp_path))
+    other.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+
+    @other.get("/boom-for-test/")
+    def boom():
+        raise RuntimeError("kaboom secret detail")
+
+    try:
+        response = other.test_client().get("/boom-for-test/")
+    finally:
+        configure_logging(app)
+    assert response.status_code == 500
+    assert "kaboom" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    (record,) = [r for r in caplog.records if r.name == "eventmate.errors"]
+    assert record.exc_info
+    assert "kaboom secret detail" in str(record.exc_info[1])
+
+
+def test_a_bad_metrics_network_is_refused_at_start_up():
+    with pytest.raises(ConfigError, match="METRICS_ALLOWED_NETWORKS"):
+        allowed_networks("10.0.0.0/8, not-a-network")
