@@ -40,3 +40,27 @@ def test_cache_lives_in_redis_when_configured(app, client, db_session, aggregate
         "category-counts",
         "top-cities",
     ]
+
+
+def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
+    client, db_session, aggregate_caching
+):
+    from datetime import timedelta
+
+    from eventmate.reviews.services import delete_review, save_review
+    from tests.factories import make_member, make_review, now
+
+    event = make_event(starts_at=now() - timedelta(days=1))
+    make_review(event, rating=2)
+    db_session.commit()
+    url = f"/events/{event.slug}/"
+    assert "<strong>2.0</strong> out of 5 · 1 review" in client.get(url).get_data(as_text=True)
+
+    make_review(event, rating=4)  # written behind the cache's back: still the cached figure
+    db_session.commit()
+    assert "<strong>2.0</strong> out of 5 · 1 review" in client.get(url).get_data(as_text=True)
+
+    review = save_review(make_member(), event, 5, "Great.")  # through the service: forgotten
+    assert "<strong>3.7</strong> out of 5 · 3 reviews" in client.get(url).get_data(as_text=True)
+    delete_review(review)
+    assert "<strong>3.0</strong> out of 5 · 2 reviews" in client.get(url).get_data(as_text=True)

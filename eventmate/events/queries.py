@@ -241,9 +241,20 @@ def build_rating_summary(event_id: int) -> Select:
     return select(func.avg(Review.rating), func.count(Review.id)).where(Review.event_id == event_id)
 
 
-def rating_summary(event_id: int) -> RatingSummary:
+def rating_summary_key(event_id: int) -> str:
+    return f"rating:{event_id}"
+
+
+def rating_summary(event_id: int, cache_seconds: int = 0) -> RatingSummary:
+    """Shared by every visitor of the event; reviews.services forgets it when a review changes."""
+    cached = cache.get(rating_summary_key(event_id)) if cache_seconds else None
+    if cached is not None:
+        return RatingSummary(*cached)
     average, count = db.session.execute(build_rating_summary(event_id)).one()
-    return RatingSummary(float(average) if average is not None else None, count)
+    summary = RatingSummary(float(average) if average is not None else None, count)
+    if cache_seconds:
+        cache.set(rating_summary_key(event_id), (summary.average, summary.count), cache_seconds)
+    return summary
 
 
 def build_reviews_page(event_id: int, page: int, per_page: int) -> Select:
