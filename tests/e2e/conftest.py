@@ -56,7 +56,9 @@ def site(app, tmp_path_factory, request) -> Iterator[Site]:
                     seed()
                     db.session.commit()
                     db.session.remove()
-            with gunicorn_server(instance, {"TEST_DATABASE_URL": url}, workers=2) as base:
+            # As deployed: anonymous pages come from the page cache.
+            env = {"TEST_DATABASE_URL": url, "TEST_PAGE_CACHE_SECONDS": "60"}
+            with gunicorn_server(instance, env, workers=2) as base:
                 yield Site(base, data_app)
 
 
@@ -75,8 +77,20 @@ def page(browser, site) -> Iterator[Page]:
     context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    # Anything the browser refused under the Content Security Policy, or a script error.
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
     yield page
     context.close()
+    assert problems == [], "the browser reported CSP violations or script errors"
 
 
 @pytest.hookimpl(wrapper=True)
