@@ -1,0 +1,102 @@
+"""Running `wrk` with loadtest/wrk/pages.lua and reading its figures back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "loadtest" / "wrk" / "pages.lua"
+MARKER = "WRK_RESULT"
+
+
+@dataclass
+class WrkSettings:
+    connections: int
+    threads: int
+    seconds: int
+    think_ms: int = 0
+    timeout_s: int = 10  # wrk drops the latency of a slower request: keep it high
+
+    def describe(self) -> str:
+        pause = f", {self.think_ms} ms pause" if self.think_ms else ", no pause"
+        return f"{self.connections} connections{pause}, {self.seconds} s"
+
+
+@dataclass
+class WrkResult:
+    name: str
+    settings: WrkSettings
+    requests: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    socket_errors: int
+    bad_status: int
+
+    @property
+    def errors(self) -> int:
+        """Socket errors (connect, read, write, timeout) plus responses other than 2xx/3xx."""
+        return self.socket_errors + self.bad_status
+
+
+def run(
+    name: str,
+    base_url: str,
+    paths_file: Path,
+    settings: WrkSettings,
+    out_dir: Path,
+    cookie: str = "",
+) -> WrkResult:
+    command = [
+        "wrk", "-t", str(settings.threads), "-c", str(settings.connections),
+        "-d", f"{settings.seconds}s", "--timeout", f"{settings.timeout_s}s", "--latency",
+        "-s", str(SCRIPT), base_url,
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "PATHS_FILE": str(paths_file),
+        "THINK_MS": str(settings.think_ms),
+        "MEMBER_COOKIE": cookie,
+        "RESULT_MARKER": MARKER,
+    }
+    print(f"--> wrk {name}: {settings.describe()}", flush=True)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    output = done.stdout + (("\n[stderr]\n" + done.stderr) if done.stderr else "")
+    (out_dir / f"wrk-{name}.txt").write_text(output, encoding="utf-8")
+    figures = next(
+        (
+            json.loads(line[len(MARKER) :])
+            for line in done.stdout.splitlines()
+            if line.startswith(MARKER + " ")
+        ),
+        None,
+    )
+    if done.returncode != 0 or figures is None:
+        raise RuntimeError(f"wrk {name} failed (exit {done.returncode}): {output[-2000:]}")
+    socket_errors = sum(
+        figures[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts")
+    )
+    result = WrkResult(
+        name=name,
+        settings=settings,
+        requests=figures["requests"],
+        rps=figures["rps"],
+        p50_ms=figures["p50_ms"],
+        p95_ms=figures["p95_ms"],
+        p99_ms=figures["p99_ms"],
+        max_ms=figures["max_ms"],
+        socket_errors=socket_errors,
+        bad_status=figures["bad_status"],
+    )
+    print(
+        f"    {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, "
+        f"p99 {result.p99_ms:.1f} ms, errors {result.errors}",
+        flush=True,
+    )
+    return result
