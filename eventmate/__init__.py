@@ -13,6 +13,8 @@ from config import Config, config_from_env
 
 
 def create_app(config_class: type[Config] | None = None, instance_path: str | None = None) -> Flask:
+    from eventmate import admission
+
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config_class = config_class or config_from_env()
     os.makedirs(app.instance_path, exist_ok=True)
@@ -26,6 +28,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
     register_error_handlers(app)
     register_commands(app)
     register_shell_context(app)
+    admission.init_app(app)  # last: the gate wraps every other middleware
     return app
 
 

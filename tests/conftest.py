@@ -173,6 +173,13 @@ def post_form(client, form_url: str, data: dict, action: str | None = None, **kw
 PASSWORD = "correct horse battery staple"
 
 
+def booking_form(client, email: str, event_url: str, quantity: int) -> dict[str, str]:
+    """Log `email` in and return the booking form of `event_url`, filled in as a browser would."""
+    login = post_form(client, "/login/", {"email": email, "password": PASSWORD})
+    assert login.status_code == 302, login.get_data(as_text=True)
+    return {**hidden_fields(client, event_url), "quantity": str(quantity)}
+
+
 @pytest.fixture
 def login(client):
     """`login(user)` logs the test client in as `user` (whose password is PASSWORD)."""

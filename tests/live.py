@@ -47,14 +47,8 @@ def gunicorn_server(
         "--threads", "16",
         "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(port, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with _serving(command, env, port) as process:
+        yield process.base_url
 
 
 @contextmanager
@@ -71,6 +65,13 @@ def production_server(env: dict, workers: int = 2) -> Iterator[subprocess.Popen]
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+    with _serving(command, env, port) as process:
+        yield process
+
+
+@contextmanager
+def _serving(command: list[str], env: dict, port: int) -> Iterator[subprocess.Popen]:
+    """Start gunicorn, wait for its health check, yield it (URL in `.base_url`), stop it."""
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     process.base_url = f"http://127.0.0.1:{port}"
     try:

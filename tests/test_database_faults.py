@@ -10,7 +10,7 @@ import pytest
 
 from eventmate.extensions import db
 from eventmate.models import Booking
-from tests.conftest import PASSWORD, app_for_database, hidden_fields, post_form
+from tests.conftest import PASSWORD, app_for_database, booking_form, post_form
 from tests.factories import make_event, make_member
 from tests.pg_server import PostgresServer, postgres_bindir
 
@@ -95,9 +95,8 @@ def test_signed_in_member_sees_the_503_page_not_a_500(site, running):
 
 def test_booking_while_database_is_down_fails_cleanly_and_works_after(site, running):
     client = site.test_client()
-    post_form(client, "/login/", {"email": "paula@example.com", "password": PASSWORD})
     event_url = f"/events/{site.config['FAULT_EVENT_SLUG']}/"
-    form = {**hidden_fields(client, event_url), "quantity": "2"}
+    form = booking_form(client, "paula@example.com", event_url, quantity=2)
 
     running.stop()
     refused = client.post(f"{event_url}book/", data=form)

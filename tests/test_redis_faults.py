@@ -181,7 +181,7 @@ def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
     from eventmate.extensions import db
     from eventmate.models import Booking
     from eventmate.resilience import COOL_DOWN
-    from tests.conftest import PASSWORD, hidden_fields, post_form
+    from tests.conftest import PASSWORD, booking_form
     from tests.factories import make_event, make_member
 
     monkeypatch.setenv("TEST_REDIS_URL", redis_server.url)
@@ -197,10 +197,8 @@ def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
                 return db.session.query(Booking).count()
 
         client = other.test_client()
-        login = {"email": "bea@example.com", "password": PASSWORD}
-        assert post_form(client, "/login/", login).status_code == 302
         event_url = f"/events/{slug}/"
-        form = {**hidden_fields(client, event_url), "quantity": "1"}
+        form = booking_form(client, "bea@example.com", event_url, quantity=1)
 
         redis_server.stop()
         refused = client.post(f"{event_url}book/", data=form)
@@ -211,8 +209,7 @@ def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
 
         redis_server.start()
         time.sleep(COOL_DOWN + 0.5)
-        assert post_form(client, "/login/", login).status_code == 302
-        form = {**hidden_fields(client, event_url), "quantity": "1"}
+        form = booking_form(client, "bea@example.com", event_url, quantity=1)
         booked = client.post(f"{event_url}book/", data=form)
         assert booked.status_code == 303
         assert bookings() == 1

@@ -1,0 +1,84 @@
+"""Admission control (eventmate/admission.py): bounded concurrency, strict FIFO, clean 503s."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from config import TestConfig
+from eventmate import admission, create_app
+from eventmate.admission import FairGate
+
+
+def _wait_for(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_freed_slot_goes_to_the_longest_waiter_not_a_newcomer():
+    gate = FairGate(1)
+    assert gate.enter(0)
+    order: list[int] = []
+
+    def queue_up(number: int) -> None:
+        assert gate.enter(5)
+        order.append(number)
+        gate.leave()
+
+    threads = []
+    for number in range(3):
+        thread = threading.Thread(target=queue_up, args=(number,))
+        thread.start()
+        threads.append(thread)
+        _wait_for(lambda n=number: gate.queued == n + 1)  # queued in this order
+
+    gate.leave()
+    assert not gate.enter(0)  # the slot went to the first waiter: no barging in
+    for thread in threads:
+        thread.join(5)
+    assert order == [0, 1, 2]
+    assert gate.enter(0)  # and it came back once the queue was empty
+
+
+def test_a_waiter_gives_up_after_its_timeout_and_leaves_the_queue():
+    gate = FairGate(1)
+    assert gate.enter(0)
+    started = time.monotonic()
+    assert not gate.enter(0.05)
+    assert 0.04 < time.monotonic() - started < 2
+    assert gate.queued == 0
+    gate.leave()
+    assert gate.enter(0)
+
+
+def _gated_app(tmp_path):
+    app = create_app(TestConfig, instance_path=str(tmp_path))
+    app.config.update(ADMISSION_SLOTS=1, ADMISSION_TIMEOUT=0.05)
+    admission.init_app(app)
+    return app, app.extensions["admission"].gate
+
+
+def test_a_request_queued_too_long_gets_the_503_page_with_retry_after(tmp_path):
+    app, gate = _gated_app(tmp_path)
+    client = app.test_client()
+    assert gate.enter(0)  # every slot busy
+    try:
+        shed = client.get("/no-such-page/")
+        health = client.get("/health/")
+    finally:
+        gate.leave()
+    assert shed.status_code == 503
+    assert shed.headers["Retry-After"] == str(admission.RETRY_AFTER_SECONDS)
+    assert "briefly unavailable" in shed.get_data(as_text=True)
+    assert "frame-ancestors 'none'" in shed.headers["Content-Security-Policy"]
+    assert health.status_code == 200  # the load balancer's probe skips the queue
+
+    admitted = client.get("/no-such-page/")
+    assert admitted.status_code == 404
+    assert gate.enter(0)  # every admitted request gave its slot back
+
+
+def test_no_gate_without_gevent_unless_configured(app):
+    assert "admission" not in app.extensions
