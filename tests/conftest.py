@@ -18,7 +18,8 @@ from contextlib import contextmanager
 import pytest
 from flask import g
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -67,11 +68,11 @@ def app(tmp_path_factory):
 def _sqlite_real_savepoints(engine) -> None:
     """pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN."""
 
-    @event.listens_for(engine, "connect")
+    @sqlalchemy_event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
 
-    @event.listens_for(engine, "begin")
+    @sqlalchemy_event.listens_for(engine, "begin")
     def _explicit_begin(connection):
         connection.exec_driver_sql("BEGIN")
 
@@ -139,11 +140,11 @@ def count_queries(db_session):
     def counting():
         counter = QueryCounter()
         engine = db.engine
-        event.listen(engine, "before_cursor_execute", counter)
+        sqlalchemy_event.listen(engine, "before_cursor_execute", counter)
         try:
             yield counter
         finally:
-            event.remove(engine, "before_cursor_execute", counter)
+            sqlalchemy_event.remove(engine, "before_cursor_execute", counter)
 
     return counting
 
@@ -226,3 +227,24 @@ def app_for_database(url: str, instance_path: str):
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def page_cache(app):
+    """The page caches on (anonymous pages, members' listings), emptied before and after."""
+    from eventmate.extensions import cache
+
+    app.config["PAGE_CACHE_SECONDS"] = 60
+    cache.clear()
+    yield
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    cache.clear()
+
+
+@pytest.fixture
+def event(db_session):
+    from tests.factories import make_event
+
+    made = make_event(title="Harbour Jazz Night", capacity=40)
+    db_session.commit()
+    return made

@@ -36,6 +36,7 @@ def gunicorn_server(
         "EVENTMATE_INSTANCE_PATH": instance_path,
         # gunicorn.conf.py monkey-patches for gevent; these servers use threads.
         "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_PRELOAD": "0",  # each worker loads the app (production_server preloads)
         "GUNICORN_ACCESS_LOG": "",
         **(extra_env or {}),
     }

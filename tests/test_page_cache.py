@@ -7,31 +7,13 @@ import re
 from datetime import timedelta
 
 import brotli
-import pytest
 from flask import request
 
 from eventmate.bookings.services import book_seats, cancel_booking
-from eventmate.extensions import cache
 from eventmate.hosts.services import set_active
 from eventmate.reviews.services import save_review
 from tests.factories import make_event, make_member, now
 from tests.test_security_headers import assert_secure_headers
-
-
-@pytest.fixture
-def page_cache(app):
-    app.config["PAGE_CACHE_SECONDS"] = 60
-    cache.clear()
-    yield
-    app.config["PAGE_CACHE_SECONDS"] = 0
-    cache.clear()
-
-
-@pytest.fixture
-def event(db_session):
-    made = make_event(title="Harbour Jazz Night", capacity=40)
-    db_session.commit()
-    return made
 
 
 def seats_left(response) -> str:

@@ -46,6 +46,29 @@ def test_search_filters_by_city(client, db_session):
     assert titles_in(client.get("/events/?city=lisbon")) == ["Fado Night"]
 
 
+def test_city_menu_lists_every_city_and_marks_the_chosen_one(client, db_session):
+    make_city(name="Lisbon", slug="lisbon", timezone="Europe/Lisbon")
+    make_city(name="Porto & Braga", slug="porto", timezone="Europe/Lisbon")
+    db_session.commit()
+
+    page = client.get("/events/?city=porto").get_data(as_text=True)
+    assert '<option value="porto" selected>Porto &amp; Braga</option>' in page
+    assert '<option value="lisbon">Lisbon</option>' in page
+    assert client.get("/events/").get_data(as_text=True).count(" selected>") == 1  # the sort
+
+
+def test_a_shared_city_put_in_a_session_makes_the_process_reload_the_list(app, db_session):
+    from eventmate.events import cities as city_list
+
+    make_city(name="Lisbon", slug="lisbon", timezone="Europe/Lisbon")
+    db_session.commit()
+    shared = city_list.all_cities()
+    assert city_list.all_cities() is shared  # reused while nothing changed
+    db_session.add(shared[0])  # e.g. a host form assigning it to an event
+    assert city_list.all_cities() is not shared
+    db_session.rollback()
+
+
 def test_search_filters_by_date_range_in_the_city_time_zone(client, db_session):
     tokyo = make_city(name="Tokyo", slug="tokyo", timezone="Asia/Tokyo")
     day = (now() + timedelta(days=10)).astimezone(ZoneInfo("Asia/Tokyo")).date()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from eventmate.events.cities import all_cities as all_cities
 from eventmate.events.cities import build_all_cities as build_all_cities
 from eventmate.events.cities import cities_by_slug as cities_by_slug
+from eventmate.events.cities import city_options as city_options
 from eventmate.events.filters import SearchFilters
 from eventmate.events.text_search import text_match
 from eventmate.extensions import cache, db

@@ -13,17 +13,20 @@ from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
+from eventmate.pagecache.members import shared_for_members
 from eventmate.pagination import page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 
 
 @bp.get("/events/")
+@shared_for_members
 def search():
     return _render_search(request.args)
 
 
 @bp.get("/cities/<slug:slug>/")
+@shared_for_members
 def city(slug: str):
     cities = queries.cities_by_slug()
     if slug not in cities:
@@ -32,6 +35,7 @@ def city(slug: str):
 
 
 @bp.get("/categories/<slug:slug>/")
+@shared_for_members
 def category(slug: str):
     if slug not in CATEGORY_BY_SLUG:
         abort(404)
@@ -117,7 +121,7 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
         page_url=lambda number: search_url(page=number),
         filters=filters,
         results=results,
-        cities=list(cities.values()),
+        city_options=queries.city_options,
         categories=CATEGORIES,
         sorts=SORTS,
         when_choices=WHEN_CHOICES,

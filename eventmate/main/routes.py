@@ -9,11 +9,13 @@ from flask import Response, abort, current_app, render_template, url_for
 from eventmate.events import queries
 from eventmate.main import bp
 from eventmate.models import CATEGORIES
+from eventmate.pagecache.members import shared_for_members
 
 SITEMAP_EVENTS_PER_FILE = 10_000
 
 
 @bp.get("/")
+@shared_for_members
 def home():
     config = current_app.config
     now = datetime.now(UTC)

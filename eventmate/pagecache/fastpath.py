@@ -91,7 +91,7 @@ class CachedPages:
         from eventmate.extensions import cache
 
         request = Request(environ)
-        key = page_key(request.path, endpoint, request.args)
+        key = page_key(request.host, request.path, endpoint, request.args)
         entry, *versions = cache.get_many(key, *version_keys(endpoint, view_args))
         versions = [version or "0" for version in versions]
         if entry is None or entry["versions"] != versions:

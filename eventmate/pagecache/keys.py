@@ -35,5 +35,6 @@ def normalised_query(endpoint: str, args: Mapping[str, str]) -> str:
     return urlencode(sorted((name, value) for name, value in values.items() if value))
 
 
-def page_key(path: str, endpoint: str, args: Mapping[str, str]) -> str:
-    return f"page:{path}?{normalised_query(endpoint, args)}"
+def page_key(host: str, path: str, endpoint: str, args: Mapping[str, str]) -> str:
+    """The host is part of it: pages hold absolute URLs (canonical, og:url) built from it."""
+    return f"page:{host}{path}?{normalised_query(endpoint, args)}"

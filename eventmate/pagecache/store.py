@@ -10,6 +10,7 @@ import brotli
 from flask import Flask, Response, current_app, request, session
 
 from eventmate.extensions import cache, limiter
+from eventmate.pagecache import members
 from eventmate.pagecache.fastpath import MISS, CachedPages, counted_here
 from eventmate.pagecache.keys import LISTINGS_VERSION, event_version_key
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     """Call before ProxyFix wraps the app (so the fast path sees the client's address) and
     after the limiter is set up."""
     app.wsgi_app = CachedPages(app, app.wsgi_app)
+    members.init_app(app)
     if counted_here not in limiter._request_filters:  # one shared Limiter, many test apps
         limiter.request_filter(counted_here)
     # Stored pages are snapshots of the finished response: every security header, but before
