@@ -83,11 +83,11 @@ def post_fork(server, worker):
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
-    if preload_app:
+    app = server.app.wsgi() if preload_app else None
+    if app is not None and "sqlalchemy" in getattr(app, "extensions", {}):
         # Connections opened in the master (there should be none) must not be shared by
         # children: drop them without closing the master's sockets. redis-py pools reset
-        # themselves when they see a new pid.
-        app = server.app.wsgi()
+        # themselves when they see a new pid. (Not for loadtest/baseline.py, which has none.)
         with app.app_context():
             from eventmate.extensions import db
 
