@@ -73,6 +73,19 @@ def test_hits_are_stored_compressed_and_served_in_the_accepted_encoding(client, 
     assert identity.get_data() == plain
 
 
+def test_a_miss_is_sent_as_stored_and_revalidates_like_a_hit(client, page_cache, event):
+    url = f"/events/{event.slug}/"
+    miss = client.get(url, headers={"Accept-Encoding": "br"})
+    hit = client.get(url, headers={"Accept-Encoding": "br"})
+    assert (miss.headers["X-Cache"], miss.headers["Content-Encoding"]) == ("MISS", "br")
+    assert miss.get_data() == hit.get_data()  # compressed once, when stored
+    assert miss.headers["ETag"] == hit.headers["ETag"]
+    again = client.get(
+        url, headers={"Accept-Encoding": "br", "If-None-Match": miss.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+
 def test_query_strings_are_normalised_into_one_key(client, page_cache, event):
     city = event.city.slug
     assert client.get(f"/events/?city={city}&q=jazz&utm_source=mail").headers["X-Cache"] == "MISS"

@@ -9,9 +9,10 @@ import uuid
 import brotli
 from flask import Flask, Response, current_app, request, session
 
+from eventmate.assets import preferred_encoding
 from eventmate.extensions import cache, limiter
 from eventmate.pagecache import members
-from eventmate.pagecache.fastpath import MISS, CachedPages, counted_here
+from eventmate.pagecache.fastpath import ENCODINGS, MISS, CachedPages, counted_here
 from eventmate.pagecache.keys import LISTINGS_VERSION, event_version_key
 
 # Headers that belong to one response, not to the page: the fast path makes its own.
@@ -55,6 +56,13 @@ def store_page(response: Response) -> Response:
         "bodies": _precompressed(body),
     }
     cache.set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+    # This response too is sent compressed as stored (and as hits will be): not compressed
+    # a second time by Flask-Compress, which leaves an encoded response alone.
+    encoding = preferred_encoding(ENCODINGS)
+    if encoding:
+        response.set_data(entry["bodies"][encoding])
+        response.headers["Content-Encoding"] = encoding
+        response.set_etag(f"{etag}:{encoding}")
     return response.make_conditional(request)
 
 
