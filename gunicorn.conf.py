@@ -63,6 +63,7 @@ backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 # %(M)s: request time in milliseconds; %({x-request-id}o)s: the id the app logs with.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 # Headers the proxy in front may set; ProxyFix (PROXY_FIX_HOPS) decides what the app trusts.
@@ -78,6 +79,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def post_fork(server, worker):
+    from eventmate.recycling import take_over_recycling
+
+    take_over_recycling(worker)  # one worker restarts at a time (eventmate/recycling.py)
     if worker_class == "gevent":
         # psycopg2 blocks the whole worker unless libpq waits through gevent.
         from psycogreen.gevent import patch_psycopg
@@ -103,6 +107,12 @@ def post_worker_init(worker):
     warm_pools(worker.wsgi)
 
 
+def post_request(worker, req, environ, resp):
+    from eventmate.recycling import recycle_if_due
+
+    recycle_if_due(worker)
+
+
 def child_exit(server, worker):
     """Live gauges (DB pool in use) of a dead worker must stop counting."""
     from prometheus_client import multiprocess
@@ -111,6 +121,10 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
+    from eventmate.recycling import turn_file
+
+    if os.path.exists(turn_file(server.pid)):
+        os.remove(turn_file(server.pid))
     path = os.environ.get("EVENTMATE_METRICS_DIR_CREATED")
     if path:
         shutil.rmtree(path, ignore_errors=True)

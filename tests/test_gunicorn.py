@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import threading
 import time
@@ -124,3 +125,34 @@ def test_preloaded_app_serves_and_counts_across_workers(migrated_database, tmp_p
         if line.startswith("eventmate_http_requests_total{") and 'status="200"' in line
     )
     assert served >= sum(load.statuses.values())
+
+
+def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tmp_path):
+    """max_requests: workers that reach their count together restart in turn, not at once."""
+    url, slug = migrated_database
+    log = tmp_path / "gunicorn.log"
+    env = {
+        "EVENTMATE_CONFIG": "test",
+        "TEST_DATABASE_URL": url,
+        "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "GUNICORN_MAX_REQUESTS": "30",
+        "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        "GUNICORN_LOG_LEVEL": "info",
+        "GUNICORN_ERROR_LOG": str(log),
+    }
+    paths = ["/health/", f"/events/{slug}/"]
+    with production_server(env, workers=3) as master, Load(master.base_url, paths, 9) as load:
+        time.sleep(7)
+
+    assert load.errors == []
+    assert set(load.statuses) == {200}, load.statuses
+    events = re.findall(r"\[(\d+)\] \[INFO\] (Recycling worker|Worker exiting)", log.read_text())
+    recycled = [pid for pid, what in events if what == "Recycling worker"]
+    assert len(recycled) >= 3
+    restarting = None
+    for pid, what in events:
+        if what == "Recycling worker":
+            assert restarting is None, f"{pid} recycled while {restarting} was restarting"
+            restarting = pid
+        elif pid == restarting:
+            restarting = None
