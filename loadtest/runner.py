@@ -55,7 +55,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ("connections", 500, "wrk connections"),
         ("wrk-threads", 2, "wrk threads"),
         ("port", 0, "port to serve on (default: a free one)"),
-        ("workers", 0, "gunicorn workers (default: gunicorn.conf.py's, 2 x cores + 1)"),
+        (
+            "workers",
+            os.cpu_count() or 1,
+            "gunicorn workers (WEB_CONCURRENCY): one gevent worker "
+            "per core, as measured best (RESULTS.md); 0 = gunicorn.conf.py's 2 x cores + 1",
+        ),
         ("warmup", 5, "seconds of warm-up traffic before measuring"),
         ("events", 100_000, "events in the bulk seed (when the database is first seeded)"),
         ("members", 600, "load-test member accounts (one per logged-in Locust user)"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
 
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import all_cities as all_cities
@@ -26,7 +26,7 @@ from eventmate.models import CATEGORIES, City, Event, EventImage, Review
 
 @dataclass
 class EventCard:
-    """An event as shown in a list: the event (with city and host loaded) and its cover image."""
+    """An event as shown in a list: the event (card columns and city loaded) and its cover."""
 
     event: Event
     cover_url: str | None
@@ -57,12 +57,20 @@ def cover_url_column():
     )
 
 
+# What a card shows (_macros.html event_card). Descriptions and the host are not on cards:
+# loading them was most of the bytes PostgreSQL sent and psycopg2 parsed for a results page.
+CARD_COLUMNS = (
+    Event.slug, Event.title, Event.category, Event.city_id, Event.starts_at, Event.capacity,
+    Event.seats_booked, Event.price, Event.currency,
+)  # fmt: skip
+
+
 def _event_cards_query() -> Select:
     return (
         select(Event, cover_url_column())
         .join(Event.city)
-        .join(Event.host)
-        .options(contains_eager(Event.city), contains_eager(Event.host))
+        # raiseload: a template reaching for anything else fails its test, not with N queries.
+        .options(contains_eager(Event.city), load_only(*CARD_COLUMNS, raiseload=True))
     )
 
 
