@@ -78,6 +78,16 @@ else:
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
+def when_ready(server):
+    """Before the first fork: let timers the preloaded app started (the rate limiter's
+    in-memory fallback schedules one) run out here. Copied into each worker half-way, each
+    died there with a KeyError traceback in the log at every worker start."""
+    if worker_class == "gevent" and preload_app:
+        import gevent
+
+        gevent.sleep(0.05)
+
+
 def post_fork(server, worker):
     from eventmate.recycling import take_over_recycling
 
