@@ -64,3 +64,26 @@ def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
     assert "<strong>3.7</strong> out of 5 · 3 reviews" in client.get(url).get_data(as_text=True)
     delete_review(review)
     assert "<strong>3.0</strong> out of 5 · 2 reviews" in client.get(url).get_data(as_text=True)
+
+
+def test_a_search_count_is_shared_by_its_pages_and_sorts_until_listings_change(
+    client, db_session, aggregate_caching, count_queries
+):
+    from eventmate.hosts.services import set_active
+
+    cache.clear()
+    events = [make_event(category="arts") for _ in range(3)]
+    db_session.commit()
+    with count_queries() as first:
+        assert "3 upcoming events" in client.get("/events/?category=arts").get_data(as_text=True)
+    with count_queries() as resorted:
+        page = client.get("/events/?category=arts&sort=price").get_data(as_text=True)
+    assert "3 upcoming events" in page
+
+    def counts(counter) -> int:
+        return sum("count(" in statement.lower() for statement in counter.statements)
+
+    assert (counts(first), counts(resorted)) == (1, 0)  # the count came from the cache
+
+    set_active(events[0], False)  # a listing changed: the count is not served stale
+    assert "2 upcoming events" in client.get("/events/?category=arts").get_data(as_text=True)

@@ -107,7 +107,9 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
     now = datetime.now(UTC)
     cities = queries.cities_by_slug()
     filters = _parse_filters(args, cities, now, config["SEARCH_QUERY_MAX_LENGTH"])
-    results = queries.search_events(filters, now, config["EVENTS_PER_PAGE"])
+    results = queries.search_events(
+        filters, now, config["EVENTS_PER_PAGE"], config["AGGREGATE_CACHE_SECONDS"]
+    )
     fixed = {"city"} if landing_city else {"category"} if landing_category else set()
 
     def search_url(**overrides) -> str:
