@@ -73,6 +73,9 @@ class Config:
     # still says Retry-After (eventmate/errors.py).
     RATELIMIT_HEADERS_ENABLED = False
     PERMANENT_SESSION_LIFETIME = timedelta(hours=24)
+    # A session lasts 24 h from when it was last changed (sign-in, a form's token), instead of
+    # being written back to Redis, with a new cookie, on every request a member makes.
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False

@@ -103,6 +103,16 @@ def test_login_issues_a_new_session_id(client, db_session, login):
     assert after != before
 
 
+def test_browsing_signed_in_does_not_rewrite_the_session(client, db_session, login):
+    """The session is stored when it changes, not again (with a new cookie) on every page."""
+    login(make_member())
+    client.get("/me/bookings/")  # the sign-in's flash is shown and cleared: a change
+    for path in ("/", "/events/", "/me/bookings/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers, path
+
+
 def test_logout_destroys_the_server_side_session(app, client, db_session, login):
     user = make_member(display_name="Replay Target")
     db_session.commit()
