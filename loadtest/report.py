@@ -35,6 +35,7 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    heading: str = ""  # what was measured where: date, commit, machine, workers
 
     def wrk(self, scenario: str, result: WrkResult, baseline: WrkResult | None = None) -> Row:
         ratio = result.rps / baseline.rps if baseline and baseline.rps else None
@@ -86,7 +87,7 @@ class Report:
             for r in self.rows
         ]
         widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-        lines = []
+        lines = [self.heading, ""] if self.heading else []
         for n, line in enumerate(table):
             cells = [
                 c.ljust(w) if i < 2 else c.rjust(w)

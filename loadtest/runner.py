@@ -12,6 +12,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -97,6 +98,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def wants(args, scenario: str) -> bool:
     return args.scenario in ("all", scenario)
+
+
+def run_heading(args) -> str:
+    """For RESULTS.md: when, which code, on what, with how many workers."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    workers = args.workers or "gunicorn.conf.py default"
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or '?'}, "
+        f"{os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GB RAM, "
+        f"{workers} gunicorn workers"
+    )
 
 
 def seconds(args, scenario: str) -> int:
@@ -248,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"==> Report in {out_dir}")
     env = app_env(args, out_dir)
-    report, wrk, locust, problems = Report(), {}, [], []
+    report, wrk, locust, problems = Report(heading=run_heading(args)), {}, [], []
     memory = None
     if args.scenario != "baseline":
         dataset.prepare(env, args.events, args.members, args.hosts)
