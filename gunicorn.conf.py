@@ -53,6 +53,7 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # only for gthread
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+min_worker_age = float(os.environ.get("GUNICORN_MIN_WORKER_AGE", "60"))  # seconds
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
@@ -91,7 +92,8 @@ def when_ready(server):
 def post_fork(server, worker):
     from eventmate.recycling import take_over_recycling
 
-    take_over_recycling(worker)  # one worker restarts at a time (eventmate/recycling.py)
+    # One worker restarts at a time, none younger than a minute (eventmate/recycling.py).
+    take_over_recycling(worker, min_age=min_worker_age)
     if worker_class == "gevent":
         # psycopg2 blocks the whole worker unless libpq waits through gevent.
         from psycogreen.gevent import patch_psycopg
@@ -115,6 +117,12 @@ def post_worker_init(worker):
     from eventmate.warmup import warm_pools
 
     warm_pools(worker.wsgi)
+
+
+def pre_request(worker, req):
+    from eventmate.admission import shed_connection_if_queue_is_long
+
+    shed_connection_if_queue_is_long(worker.wsgi, req)
 
 
 def post_request(worker, req, environ, resp):

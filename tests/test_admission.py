@@ -82,3 +82,28 @@ def test_a_request_queued_too_long_gets_the_503_page_with_retry_after(tmp_path):
 
 def test_no_gate_without_gevent_unless_configured(app):
     assert "admission" not in app.extensions
+
+
+class _Request:  # what gunicorn's pre_request hook is given, as far as we use it
+    must_close = False
+
+
+def test_a_worker_with_a_long_queue_asks_one_client_at_a_time_to_reconnect(tmp_path):
+    app, gate = _gated_app(tmp_path)
+    quiet = _Request()
+    admission.shed_connection_if_queue_is_long(app, quiet)
+    assert not quiet.must_close  # nobody waiting: keep the connection
+
+    assert gate.enter(0)
+    waiting = [threading.Thread(target=lambda: gate.enter(5) and gate.leave()) for _ in range(2)]
+    for thread in waiting:
+        thread.start()
+    _wait_for(lambda: gate.queued == 2)  # more queued than the worker's slots
+    first, second = _Request(), _Request()
+    admission.shed_connection_if_queue_is_long(app, first)
+    admission.shed_connection_if_queue_is_long(app, second)
+    gate.leave()
+    for thread in waiting:
+        thread.join(5)
+    assert first.must_close  # this client reconnects, perhaps to a less busy worker
+    assert not second.must_close  # but only one per SHED_INTERVAL

@@ -127,8 +127,8 @@ def test_preloaded_app_serves_and_counts_across_workers(migrated_database, tmp_p
     assert served >= sum(load.statuses.values())
 
 
-def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tmp_path):
-    """max_requests: workers that reach their count together restart in turn, not at once."""
+def _run_with_recycling(migrated_database, tmp_path, min_age: str, seconds: float):
+    """3 workers recycling every 30 requests under load: (the load, gunicorn's log events)."""
     url, slug = migrated_database
     log = tmp_path / "gunicorn.log"
     env = {
@@ -137,16 +137,22 @@ def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tm
         "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
         "GUNICORN_MAX_REQUESTS": "30",
         "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        "GUNICORN_MIN_WORKER_AGE": min_age,
         "GUNICORN_LOG_LEVEL": "info",
         "GUNICORN_ERROR_LOG": str(log),
     }
     paths = ["/health/", f"/events/{slug}/"]
     with production_server(env, workers=3) as master, Load(master.base_url, paths, 9) as load:
-        time.sleep(7)
+        time.sleep(seconds)
+    events = re.findall(r"\[(\d+)\] \[INFO\] (Recycling worker|Worker exiting)", log.read_text())
+    return load, events
 
+
+def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tmp_path):
+    """max_requests: workers that reach their count together restart in turn, not at once."""
+    load, events = _run_with_recycling(migrated_database, tmp_path, min_age="0", seconds=7)
     assert load.errors == []
     assert set(load.statuses) == {200}, load.statuses
-    events = re.findall(r"\[(\d+)\] \[INFO\] (Recycling worker|Worker exiting)", log.read_text())
     recycled = [pid for pid, what in events if what == "Recycling worker"]
     assert len(recycled) >= 3
     restarting = None
@@ -156,3 +162,9 @@ def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tm
             restarting = pid
         elif pid == restarting:
             restarting = None
+
+
+def test_a_busy_worker_lives_its_minimum_age_before_recycling(migrated_database, tmp_path):
+    load, events = _run_with_recycling(migrated_database, tmp_path, min_age="60", seconds=3)
+    assert sum(load.statuses.values()) > 3 * 30  # so some worker went past max_requests
+    assert not [event for event in events if event[1] == "Recycling worker"]
