@@ -9,7 +9,8 @@ past a second. A gate in front of the app keeps only N requests in flight per wo
 turn of the loop is short, a pooled connection is held for one round trip, and waiting
 happens here, first come first served, where it is cheap and fair.
 
-Requests still queued after ADMISSION_TIMEOUT seconds get the 503 page with Retry-After
+GETs and HEADs are gated (see GATED_METHODS). Requests still queued after ADMISSION_TIMEOUT
+seconds get the 503 page with Retry-After
 (overload shed cleanly instead of timing out). Health checks and metrics skip the queue, so a
 load balancer sees a busy instance as alive. With ADMISSION_SLOTS = 0 there is no gate (the
 default outside gevent, where gunicorn's threads already bound concurrency).
@@ -28,6 +29,10 @@ from flask.typing import ResponseReturnValue
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 SHED = "eventmate.admission_shed"  # environ key: waited too long, answer 503
 UNGATED_PREFIXES = ("/health/", "/metrics/")
+# Only requests without a body: a slot held while a client trickles in an upload (no read
+# timeout under gevent) would be one fewer for everybody. Forms and bookings are rare, and
+# rate-limited.
+GATED_METHODS = frozenset({"GET", "HEAD"})
 RETRY_AFTER_SECONDS = 5
 SHED_INTERVAL = 0.05  # seconds between two connections a busy worker asks to reconnect
 
@@ -51,13 +56,24 @@ class FairGate:
                 return True
             turn = threading.Event()
             self._waiters.append(turn)
-        if turn.wait(timeout):
-            return True
-        with self._lock:
-            if turn.is_set():  # the slot arrived just as the wait timed out
+        try:
+            if turn.wait(timeout):
                 return True
-            self._waiters.remove(turn)
-            return False
+        except BaseException:  # the waiting greenlet was killed (worker shutdown, a Timeout)
+            self._give_up(turn, keep=False)
+            raise
+        return self._give_up(turn, keep=True)
+
+    def _give_up(self, turn: threading.Event, keep: bool) -> bool:
+        """Leave the queue. A slot handed over meanwhile is kept, or passed on: never lost."""
+        with self._lock:
+            if not turn.is_set():
+                self._waiters.remove(turn)
+                return False
+        if keep:  # the slot arrived just as the wait timed out
+            return True
+        self.leave()
+        return False
 
     def leave(self) -> None:
         with self._lock:
@@ -82,7 +98,9 @@ class AdmissionGate:
         self.timeout = timeout
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").startswith(UNGATED_PREFIXES):
+        if environ["REQUEST_METHOD"] not in GATED_METHODS or environ.get(
+            "PATH_INFO", ""
+        ).startswith(UNGATED_PREFIXES):
             return self.wsgi_app(environ, start_response)
         admitted = self.gate.enter(self.timeout)
         if not admitted:

@@ -50,7 +50,13 @@ def turn_file(master_pid: int) -> str:
 
 
 def _take_turn(worker) -> bool:
-    descriptor = os.open(turn_file(worker.ppid), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        descriptor = os.open(
+            turn_file(worker.ppid), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except OSError:  # no usable lock file: recycle as gunicorn would, rather than never
+        worker.log.warning("recycling turn file unavailable", exc_info=True)
+        return True
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from config import TestConfig
 from eventmate import admission, create_app
 from eventmate.admission import FairGate
@@ -107,3 +109,33 @@ def test_a_worker_with_a_long_queue_asks_one_client_at_a_time_to_reconnect(tmp_p
         thread.join(5)
     assert first.must_close  # this client reconnects, perhaps to a less busy worker
     assert not second.must_close  # but only one per SHED_INTERVAL
+
+
+def test_a_waiter_killed_while_queued_leaves_no_slot_behind(monkeypatch):
+    class Killed(BaseException):
+        pass
+
+    gate = FairGate(1)
+    assert gate.enter(0)
+
+    def killed(self, timeout=None):
+        raise Killed
+
+    monkeypatch.setattr(threading.Event, "wait", killed)
+    with pytest.raises(Killed):
+        gate.enter(5)
+    monkeypatch.undo()
+    assert gate.queued == 0
+    gate.leave()
+    assert gate.enter(0)  # the slot came back, not handed to the dead waiter
+
+
+def test_requests_with_a_body_are_not_gated(tmp_path):
+    """A slot held while a client trickles in an upload would be one fewer for everybody."""
+    app, gate = _gated_app(tmp_path)
+    assert gate.enter(0)  # every slot busy
+    try:
+        posted = app.test_client().post("/no-such-page/", data={"x": "1"})
+    finally:
+        gate.leave()
+    assert posted.status_code != 503

@@ -168,3 +168,31 @@ def test_a_busy_worker_lives_its_minimum_age_before_recycling(migrated_database,
     load, events = _run_with_recycling(migrated_database, tmp_path, min_age="60", seconds=3)
     assert sum(load.statuses.values()) > 3 * 30  # so some worker went past max_requests
     assert not [event for event in events if event[1] == "Recycling worker"]
+
+
+def test_recycling_goes_ahead_when_its_turn_file_cannot_be_used(tmp_path, monkeypatch):
+    from eventmate import recycling
+
+    target = tmp_path / "elsewhere"
+    link = tmp_path / "turn.lock"
+    link.symlink_to(target)  # a planted link is not followed
+    monkeypatch.setattr(recycling, "turn_file", lambda master_pid: str(link))
+    warnings = []
+
+    class Log:
+        def info(self, *args) -> None:
+            pass
+
+        def warning(self, *args, **kwargs) -> None:
+            warnings.append(args)
+
+    class Worker:
+        alive, nr, ppid = True, 100, 1
+        recycle_after, recycle_not_before = 10, 0.0
+        log = Log()
+
+    worker = Worker()
+    recycling.recycle_if_due(worker)
+    assert worker.alive is False  # recycled as gunicorn would have, not never
+    assert warnings
+    assert not target.exists()

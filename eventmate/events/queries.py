@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload, selectinload
 
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import all_cities as all_cities
@@ -71,8 +71,13 @@ def _event_cards_query() -> Select:
     return (
         select(Event, cover_url_column())
         .join(Event.city)
-        # raiseload: a template reaching for anything else fails its test, not with N queries.
-        .options(contains_eager(Event.city), load_only(*CARD_COLUMNS, raiseload=True))
+        # raiseload: a template reaching for anything else (a column, the host, the images)
+        # fails its test, instead of costing a query per card.
+        .options(
+            contains_eager(Event.city),
+            load_only(*CARD_COLUMNS, raiseload=True),
+            raiseload("*"),
+        )
     )
 
 
