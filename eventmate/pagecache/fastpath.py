@@ -88,17 +88,12 @@ class CachedPages:
             return None
         if not self._within_rate_limit(environ, endpoint):
             return None
-        from eventmate.extensions import cache
-
         request = Request(environ)
         key = page_key(request.host, request.path, endpoint, request.args)
-        entry, *versions = cache.get_many(key, *version_keys(endpoint, view_args))
-        versions = [version or "0" for version in versions]
-        if entry is None or entry["versions"] != versions:
-            CACHE_LOOKUPS.labels("page", "miss").inc()
+        entry, versions = current_entry("page", key, endpoint, view_args)
+        if entry is None:
             environ[MISS] = (key, versions)
             return None
-        CACHE_LOOKUPS.labels("page", "hit").inc()
         return self._response(request, entry)
 
     def _within_rate_limit(self, environ: dict, endpoint: str) -> bool:
@@ -137,6 +132,18 @@ class CachedPages:
             headers.append(("Content-Encoding", encoding))
         headers.append(("Content-Length", str(len(body))))
         return "200 OK", headers, body
+
+
+def current_entry(kind: str, key: str, endpoint: str, view_args) -> tuple[dict | None, list]:
+    """The entry under `key` if it was stored under the current version tokens (one round
+    trip for both), and those tokens, to store a fresh entry under on a miss."""
+    from eventmate.extensions import cache
+
+    entry, *versions = cache.get_many(key, *version_keys(endpoint, view_args))
+    versions = [version or "0" for version in versions]
+    fresh = entry is not None and entry["versions"] == versions
+    CACHE_LOOKUPS.labels(kind, "hit" if fresh else "miss").inc()
+    return (entry if fresh else None), versions
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

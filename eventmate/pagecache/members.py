@@ -23,11 +23,11 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from eventmate.extensions import cache
-from eventmate.monitoring.metrics import CACHE_LOOKUPS
-from eventmate.pagecache.keys import page_key, version_keys
+from eventmate.pagecache.fastpath import current_entry
+from eventmate.pagecache.keys import page_key
 
 PARTS = {"nav": "_personal/nav.html", "flashes": "_personal/flashes.html"}
-CAPTURING = "member_page_pending"  # g attribute: (key, versions) of the skeleton to store
+CAPTURING = "rendering_member_skeleton"  # g attribute: markers instead of personal parts
 
 
 def _marker(name: str) -> str:
@@ -57,17 +57,14 @@ def shared_for_members(view: Callable) -> Callable:
         if current_app.config["PAGE_CACHE_SECONDS"] <= 0 or not current_user.is_authenticated:
             return view(*args, **kwargs)
         key = "member-" + page_key(request.host, request.path, request.endpoint, request.args)
-        entry, *versions = cache.get_many(key, *version_keys(request.endpoint, kwargs))
-        versions = [version or "0" for version in versions]
-        if entry is not None and entry["versions"] == versions:
-            CACHE_LOOKUPS.labels("member-page", "hit").inc()
+        entry, versions = current_entry("member-page", key, request.endpoint, kwargs)
+        if entry is not None:
             return _filled(entry["html"])
-        CACHE_LOOKUPS.labels("member-page", "miss").inc()
-        setattr(g, CAPTURING, (key, versions))
+        setattr(g, CAPTURING, True)
         try:
             skeleton = view(*args, **kwargs)
         finally:
-            setattr(g, CAPTURING, None)
+            setattr(g, CAPTURING, False)
         if not isinstance(skeleton, str):  # a redirect or a response of its own
             return skeleton
         if _storable(skeleton):
