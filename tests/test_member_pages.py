@@ -1,21 +1,25 @@
-"""Listing pages for signed-in members: the shared part cached, the personal parts fresh
+"""Pages for signed-in members: the shared part cached, the personal parts fresh
 (eventmate/pagecache/members.py). Redis in the PostgreSQL run."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from eventmate.extensions import db
 from eventmate.hosts.services import set_active
-from tests.conftest import PASSWORD, post_form
-from tests.factories import make_member
+from eventmate.models import Booking, Review
+from tests.conftest import PASSWORD, hidden_fields, post_form
+from tests.factories import make_booking, make_event, make_member, now
 
-CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+')
+TOKEN_VALUE = re.compile(r'(name="(?:csrf|request)_token"(?: type="hidden")? value=")[^"]+')
 
 
 def without_tokens(response) -> str:
-    return CSRF_VALUE.sub(r"\1…", response.get_data(as_text=True))
+    return TOKEN_VALUE.sub(r"\1…", response.get_data(as_text=True))
 
 
 @pytest.fixture
@@ -80,3 +84,68 @@ def test_anonymous_pages_are_cached_per_host(client, page_cache, event):
     page = client.get(url)
     assert page.headers["X-Cache"] == "MISS"
     assert "evil.example" not in page.get_data(as_text=True)
+
+
+def test_a_members_event_page_is_rendered_once_then_assembled_without_its_queries(
+    client, page_cache, event, mina, count_queries
+):
+    url = f"/events/{event.slug}/"
+    with count_queries() as rendering:
+        first = client.get(url)
+    with count_queries() as assembling:
+        second = client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert assembling.count <= 1 < rendering.count  # only the signed-in member is loaded
+    assert without_tokens(first) == without_tokens(second)
+    page = second.get_data(as_text=True)
+    assert 'class="book-form"' in page
+    assert "Mina Member" in page
+    assert second.headers["Cache-Control"] == "private, no-store"
+    tokens = [hidden_fields(client, url)["request_token"] for _ in range(2)]
+    assert tokens[0] != tokens[1]  # one-time booking tokens stay one per render
+
+
+def test_booking_from_an_assembled_page_books_once_and_shows_the_new_seats_left(
+    client, page_cache, event, mina
+):
+    url = f"/events/{event.slug}/"
+    client.get(url)  # stores the shared part
+    form = {**hidden_fields(client, url), "quantity": "3"}  # from the assembled page
+    assert client.post(f"/events/{event.slug}/book/", data=form).status_code == 303
+    assert client.post(f"/events/{event.slug}/book/", data=form).status_code == 303  # resubmit
+    bookings = db.session.scalars(select(Booking).where(Booking.event_id == event.id)).all()
+    assert [booking.quantity for booking in bookings] == [3]
+    page = client.get(url).get_data(as_text=True)
+    assert "37 of 40 seats left" in page
+    assert "<option>10</option>" in page  # the form's choices come from the fresh facts
+
+
+def test_a_sold_out_events_assembled_page_has_no_booking_form(client, page_cache, mina, db_session):
+    sold_out = make_event(capacity=2, seats_booked=2)
+    db_session.commit()
+    for _ in range(2):
+        page = client.get(f"/events/{sold_out.slug}/").get_data(as_text=True)
+        assert "every seat has been taken" in page
+        assert 'class="book-form"' not in page
+
+
+def test_only_the_attendee_gets_a_review_form_on_an_assembled_page(
+    app, client, page_cache, mina, db_session
+):
+    past = make_event(starts_at=now() - timedelta(days=1))
+    make_booking(past, user=mina)
+    make_member(display_name="Bea Booker", email="bea@example.com")
+    db_session.commit()
+    url = f"/events/{past.slug}/"
+    bea = app.test_client()
+    assert post_form(bea, "/login/", {"email": "bea@example.com", "password": PASSWORD})
+    assert "How was it?" not in bea.get(url).get_data(as_text=True)  # Bea stores the shared part
+    assert "How was it?" in client.get(url).get_data(as_text=True)  # Mina's page is assembled
+    review = {**hidden_fields(client, url), "rating": "5", "body": "Superb"}
+    assert client.post(f"/events/{past.slug}/review/", data=review).status_code == 303
+    assert db.session.scalar(select(Review.body).where(Review.event_id == past.id)) == "Superb"
+    mine, theirs = client.get(url).get_data(as_text=True), bea.get(url).get_data(as_text=True)
+    assert "Update review" in mine
+    assert "Delete my review" in mine
+    assert "Superb" in theirs
+    assert "Update review" not in theirs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
@@ -13,20 +14,24 @@ from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
-from eventmate.pagecache.members import shared_for_members
+from eventmate.pagecache.members import (
+    capturing_shared_page,
+    keep_for_personal_parts,
+    shared_for_members,
+)
 from eventmate.pagination import page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 
 
 @bp.get("/events/")
-@shared_for_members
+@shared_for_members()
 def search():
     return _render_search(request.args)
 
 
 @bp.get("/cities/<slug:slug>/")
-@shared_for_members
+@shared_for_members()
 def city(slug: str):
     cities = queries.cities_by_slug()
     if slug not in cities:
@@ -35,7 +40,7 @@ def city(slug: str):
 
 
 @bp.get("/categories/<slug:slug>/")
-@shared_for_members
+@shared_for_members()
 def category(slug: str):
     if slug not in CATEGORY_BY_SLUG:
         abort(404)
@@ -44,7 +49,29 @@ def category(slug: str):
     )
 
 
+def _personal_context(event) -> dict:
+    """The event page's personal parts: the booking form and the member's own review."""
+    return {"booking_form": _booking_form(), **_review_context(event)}
+
+
+def _kept_facts(event) -> dict:
+    """What the personal parts read of the event, kept with a member's cached skeleton."""
+    return {
+        "id": event.id,
+        "slug": event.slug,
+        "starts_at": event.starts_at,
+        "max_per_booking": event.max_per_booking,
+        "seats_left": event.seats_left,
+    }
+
+
+def _personal_context_from_facts(facts: dict | None) -> dict:
+    event = SimpleNamespace(**facts)
+    return {"event": event, **_personal_context(event)}
+
+
 @bp.get("/events/<slug:slug>/")
+@shared_for_members(parts=("booking", "your_review"), context=_personal_context_from_facts)
 def detail(slug: str):
     event = queries.active_event_by_slug(slug)
     if event is None:
@@ -54,9 +81,13 @@ def detail(slug: str):
     review_pages = max(1, -(-rating.count // per_page))
     review_page = min(page_number(request.args.get("reviews")), review_pages)
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
+    if capturing_shared_page():
+        keep_for_personal_parts(_kept_facts(event))
+        personal = {}
+    else:
+        personal = _personal_context(event)
     return render_template(
         "events/detail.html",
-        event=event,
         rating=rating,
         reviews=reviews,
         review_page=review_page,
@@ -65,8 +96,8 @@ def detail(slug: str):
             "events.detail", slug=slug, reviews=number if number > 1 else None
         ),
         now=datetime.now(UTC),
-        booking_form=_booking_form(),
-        **_review_context(event),
+        event=event,
+        **personal,
     )
 
 

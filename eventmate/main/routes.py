@@ -15,7 +15,7 @@ SITEMAP_EVENTS_PER_FILE = 10_000
 
 
 @bp.get("/")
-@shared_for_members
+@shared_for_members()
 def home():
     config = current_app.config
     now = datetime.now(UTC)

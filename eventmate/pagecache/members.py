@@ -1,13 +1,19 @@
-"""Listing pages for signed-in members: the shared page cached, the personal parts rendered.
+"""Pages for signed-in members: the shared page cached, the personal parts rendered.
 
-A member's home, search, city or category page is the anonymous page plus two personal
-parts: the header's navigation (name, "My bookings", the log-out form and its CSRF token) and
-flash messages, base.html's two includes of templates/_personal/. On a miss the page is
-rendered with a marker in their place (`personal_marker`); that skeleton is stored (same key
-and version tokens as the anonymous page cache, so the same invalidation), and the markers
-are filled in for this member. On a hit only the two small parts are rendered: no search
-queries, no page template. Measured: a signed-in search page cost ~6 ms of a worker's CPU,
-mostly queries, ORM loading and the page template (loadtest/RESULTS.md).
+A member's home, search, city, category or event page is the anonymous page plus a few
+personal parts, each a template in templates/_personal/: the header's navigation (name, "My
+bookings", the log-out form and its CSRF token) and flash messages on every page (base.html),
+and on an event page the booking form (CSRF and one-time request tokens) and the member's own
+review. On a miss the page is rendered with a marker in their place (`personal_marker`); that
+skeleton is stored (same key and version tokens as the anonymous page cache, so the same
+invalidation), and the markers are filled in for this member. On a hit only the small parts
+are rendered: no page queries, no page template. Measured: a signed-in search or event page
+cost 5-8 ms of a worker's CPU, mostly queries, ORM loading and the page template
+(loadtest/RESULTS.md).
+
+A part that needs page data on a hit (the booking form needs the event's slug and seats left)
+gets what the view kept with `keep_for_personal_parts` while the skeleton was rendered, stored
+beside it: the same version tokens, so never staler than the skeleton.
 
 Nothing personal is stored: the skeleton holds no CSRF token, no name, no flash; a page that
 carries the request's CSP nonce is not stored.
@@ -26,8 +32,11 @@ from eventmate.extensions import cache
 from eventmate.pagecache.fastpath import current_entry
 from eventmate.pagecache.keys import page_key
 
-PARTS = {"nav": "_personal/nav.html", "flashes": "_personal/flashes.html"}
+EVERY_PAGE = ("nav", "flashes")  # base.html's personal parts
 CAPTURING = "rendering_member_skeleton"  # g attribute: markers instead of personal parts
+KEPT = "member_page_facts"  # g attribute: what the view kept for its personal parts
+
+PartsContext = Callable[[dict | None], dict]
 
 
 def _marker(name: str) -> str:
@@ -35,7 +44,7 @@ def _marker(name: str) -> str:
 
 
 def capturing_shared_page() -> bool:
-    """Template global: is this render the shared skeleton of a member page?"""
+    """Template global (and for views): is this render the shared skeleton of a member page?"""
     return bool(g.get(CAPTURING))
 
 
@@ -44,38 +53,52 @@ def personal_marker(name: str) -> Markup:
     return Markup(_marker(name))
 
 
+def keep_for_personal_parts(facts: dict) -> None:
+    """For a view rendering a skeleton: plain values its personal parts will need on a hit."""
+    setattr(g, KEPT, facts)
+
+
 def init_app(app) -> None:
     app.add_template_global(capturing_shared_page)
     app.add_template_global(personal_marker)
 
 
-def shared_for_members(view: Callable) -> Callable:
-    """For a listing view: serve signed-in members the cached skeleton when there is one."""
+def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None = None):
+    """For a page view: serve signed-in members the cached skeleton when there is one.
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if current_app.config["PAGE_CACHE_SECONDS"] <= 0 or not current_user.is_authenticated:
-            return view(*args, **kwargs)
-        key = "member-" + page_key(request.host, request.path, request.endpoint, request.args)
-        entry, versions = current_entry("member-page", key, request.endpoint, kwargs)
-        if entry is not None:
-            return _filled(entry["html"])
-        setattr(g, CAPTURING, True)
-        try:
-            skeleton = view(*args, **kwargs)
-        finally:
-            setattr(g, CAPTURING, False)
-        if not isinstance(skeleton, str):  # a redirect or a response of its own
-            return skeleton
-        if _storable(skeleton):
-            cache.set(
-                key,
-                {"versions": versions, "html": skeleton},
-                timeout=current_app.config["PAGE_CACHE_SECONDS"],
-            )
-        return _filled(skeleton)
+    `parts` are the view's own personal parts (besides EVERY_PAGE); `context` turns what the
+    view kept into their template context."""
+    names = EVERY_PAGE + parts
 
-    return wrapper
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            config = current_app.config
+            if config["PAGE_CACHE_SECONDS"] <= 0 or not current_user.is_authenticated:
+                return view(*args, **kwargs)
+            key = "member-" + page_key(request.host, request.path, request.endpoint, request.args)
+            entry, versions = current_entry("member-page", key, request.endpoint, kwargs)
+            if entry is not None:
+                return _filled(entry["html"], names, context, entry.get("facts"))
+            setattr(g, CAPTURING, True)
+            try:
+                skeleton = view(*args, **kwargs)
+            finally:
+                setattr(g, CAPTURING, False)
+            facts = g.pop(KEPT, None)
+            if not isinstance(skeleton, str):  # a redirect or a response of its own
+                return skeleton
+            if _storable(skeleton):
+                cache.set(
+                    key,
+                    {"versions": versions, "html": skeleton, "facts": facts},
+                    timeout=config["PAGE_CACHE_SECONDS"],
+                )
+            return _filled(skeleton, names, context, facts)
+
+        return wrapper
+
+    return decorator
 
 
 def _storable(html: str) -> bool:
@@ -83,7 +106,13 @@ def _storable(html: str) -> bool:
     return not (nonce and nonce in html)
 
 
-def _filled(html: str) -> str:
-    for name, template in PARTS.items():
-        html = html.replace(_marker(name), render_template(template), 1)
+def _filled(html: str, names: tuple[str, ...], context: PartsContext | None, facts) -> str:
+    values = None
+    for name in names:
+        marker = _marker(name)
+        if marker not in html:  # e.g. no booking form on a sold-out event's page
+            continue
+        if values is None:
+            values = context(facts) if context else {}
+        html = html.replace(marker, render_template(f"_personal/{name}.html", **values), 1)
     return html

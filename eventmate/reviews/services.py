@@ -24,6 +24,9 @@ class ReviewStanding:
 
 
 def review_standing(user: User, event: Event) -> ReviewStanding:
+    """Budget: 1 query, none before the event starts (nobody may review it yet)."""
+    if event.starts_at > datetime.now(UTC):
+        return ReviewStanding(may_review=False, own_review=None)
     attended = (
         exists()
         .where(
@@ -39,8 +42,7 @@ def review_standing(user: User, event: Event) -> ReviewStanding:
         .outerjoin(Review, (Review.event_id == Event.id) & (Review.user_id == user.id))
         .where(Event.id == event.id)
     ).one()
-    started = event.starts_at <= datetime.now(UTC)
-    return ReviewStanding(may_review=bool(row.attended) and started, own_review=row.Review)
+    return ReviewStanding(may_review=bool(row.attended), own_review=row.Review)
 
 
 def save_review(user: User, event: Event, rating: int, body: str) -> Review:
