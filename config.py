@@ -59,6 +59,8 @@ class Config:
     AGGREGATE_CACHE_SECONDS = 60
     # Whole pages for visitors without a session (eventmate/pagecache); 0 turns it off.
     PAGE_CACHE_SECONDS = 60
+    # Event pages: every change they show refreshes them at once (pagecache/keys.py).
+    EVENT_PAGE_CACHE_SECONDS = 300
     # Requests a gevent worker runs at once when ADMISSION_SLOTS is unset (eventmate/admission).
     ADMISSION_SLOTS_UNDER_GEVENT = 24
     PAGE_CACHE_BR_LEVEL = 5  # once per stored page, not per response (q6 took 1.6x as long)

@@ -23,7 +23,7 @@ from eventmate.events.filters import SearchFilters
 from eventmate.events.text_search import text_match
 from eventmate.extensions import cache, db
 from eventmate.models import CATEGORIES, City, Event, EventImage, Review
-from eventmate.pagecache.keys import LISTINGS_VERSION
+from eventmate.pagecache.keys import listing_version_keys
 
 
 @dataclass
@@ -204,11 +204,11 @@ def search_total(filters: SearchFilters, now: datetime, cache_seconds: int = 0) 
     if not cache_seconds:
         return db.session.scalar(build_search_count(filters, now))
     key = "search-count:" + urlencode(sorted(filters.params(page="", sort="").items()))
-    cached, version = cache.get_many(key, LISTINGS_VERSION)
-    if cached is not None and cached[0] == version:
+    cached, *versions = cache.get_many(key, *listing_version_keys(bool(filters.q)))
+    if cached is not None and cached[0] == versions:
         return cached[1]
     total = db.session.scalar(build_search_count(filters, now))
-    cache.set(key, (version, total), timeout=cache_seconds)
+    cache.set(key, (versions, total), timeout=cache_seconds)
     return total
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -14,6 +14,7 @@ from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
+from eventmate.pagecache.keys import CHANGES_AT
 from eventmate.pagecache.members import (
     capturing_shared_page,
     keep_for_personal_parts,
@@ -81,6 +82,7 @@ def detail(slug: str):
     review_pages = max(1, -(-rating.count // per_page))
     review_page = min(page_number(request.args.get("reviews")), review_pages)
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
+    setattr(g, CHANGES_AT, event.starts_at)  # bookable until then: no cached copy outlives it
     if capturing_shared_page():
         keep_for_personal_parts(_kept_facts(event))
         personal = {}

@@ -8,14 +8,14 @@ import secrets
 from collections.abc import Iterable
 
 from slugify import slugify
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from eventmate.extensions import db
 from eventmate.hosts.forms import EventForm
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User
-from eventmate.pagecache import invalidate_event, invalidate_listings
+from eventmate.pagecache import invalidate_event, invalidate_listings, invalidate_text_searches
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -45,6 +45,7 @@ def update_event(event: Event, form: EventForm) -> Event:
     if form.capacity.data < event.seats_booked:
         raise CapacityBelowBookings(event.seats_booked)
     _apply(event, form)
+    changed = _changed_fields(event)
     try:
         db.session.commit()
     except IntegrityError:
@@ -52,7 +53,7 @@ def update_event(event: Event, form: EventForm) -> Event:
         db.session.rollback()
         booked = db.session.get(Event, event.id, populate_existing=True).seats_booked
         raise CapacityBelowBookings(booked) from None
-    event_changed(event)
+    event_changed(event, changed)
     return event
 
 
@@ -62,10 +63,26 @@ def set_active(event: Event, active: bool) -> None:
     event_changed(event)
 
 
-def event_changed(event: Event) -> None:
-    """The event's page and any listing showing it are out of date."""
+# What listings read of an event: its card (_macros.html event_card) and the search filters.
+LISTED_FIELDS = frozenset(
+    {"title", "category", "city_id", "starts_at", "capacity", "price", "currency", "is_active"}
+)
+
+
+def event_changed(event: Event, changed: set[str] | None = None) -> None:
+    """The event's page is out of date, and so is any listing that shows or finds what
+    changed (`changed`: field names; None when anything may have, e.g. its images)."""
     invalidate_event(event.slug)
-    invalidate_listings()
+    if changed is None or changed & LISTED_FIELDS:
+        invalidate_listings()
+    elif "description" in changed:  # searched, not shown on cards
+        invalidate_text_searches()
+
+
+def _changed_fields(event: Event) -> set[str]:
+    """Fields given a different value since loading (before the commit forgets)."""
+    state = inspect(event)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
 
 
 def _apply(event: Event, form: EventForm) -> None:

@@ -10,11 +10,18 @@ stored: a nonce must not be replayed.
 Keys are the path plus the query parameters the page reads (sorted; others dropped). An entry
 records the version tokens it was rendered under (one for all listings, one per event) and is
 fetched with the current tokens in one round trip; it is served only if they still match.
-`invalidate_event()` and `invalidate_listings()` bump them (an edit, a booking or
-cancellation, a review, an image), so an event's page is fresh at once and listings are at most
-PAGE_CACHE_SECONDS old.
+`invalidate_event()`, `invalidate_listings()` and `invalidate_text_searches()` bump them (an
+edit, a booking or cancellation, a review, an image), so an event's page is fresh at once and
+listings are at most PAGE_CACHE_SECONDS old (seats left on their cards). An event page depends
+on its own event only, so it is kept longer (EVENT_PAGE_CACHE_SECONDS), never past the
+event's start.
 """
 
-from eventmate.pagecache.store import init_app, invalidate_event, invalidate_listings
+from eventmate.pagecache.store import (
+    init_app,
+    invalidate_event,
+    invalidate_listings,
+    invalidate_text_searches,
+)
 
-__all__ = ["init_app", "invalidate_event", "invalidate_listings"]
+__all__ = ["init_app", "invalidate_event", "invalidate_listings", "invalidate_text_searches"]

@@ -90,7 +90,9 @@ class CachedPages:
             return None
         request = Request(environ)
         key = page_key(request.host, request.path, endpoint, request.args)
-        entry, versions = current_entry("page", key, endpoint, view_args)
+        entry, versions = current_entry(
+            "page", key, version_keys(endpoint, view_args, request.args)
+        )
         if entry is None:
             environ[MISS] = (key, versions)
             return None
@@ -134,12 +136,12 @@ class CachedPages:
         return "200 OK", headers, body
 
 
-def current_entry(kind: str, key: str, endpoint: str, view_args) -> tuple[dict | None, list]:
+def current_entry(kind: str, key: str, token_keys: list[str]) -> tuple[dict | None, list]:
     """The entry under `key` if it was stored under the current version tokens (one round
     trip for both), and those tokens, to store a fresh entry under on a miss."""
     from eventmate.extensions import cache
 
-    entry, *versions = cache.get_many(key, *version_keys(endpoint, view_args))
+    entry, *versions = cache.get_many(key, *token_keys)
     versions = [version or "0" for version in versions]
     fresh = entry is not None and entry["versions"] == versions
     CACHE_LOOKUPS.labels(kind, "hit" if fresh else "miss").inc()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import urlencode
 
 SEARCH_PARAMS = ("q", "category", "city", "when", "from", "to", "sort", "page")
@@ -14,18 +16,40 @@ CACHEABLE = {
     "events.category": SEARCH_PARAMS,
     "events.detail": ("reviews",),
 }
-LISTINGS_VERSION = "page-version:listings"
+LISTINGS_VERSION = "page-version:listings"  # what cards show, and which events are listed
+TEXT_SEARCH_VERSION = "page-version:text-search"  # also what a text search matches
+CHANGES_AT = "page_changes_at"  # g attribute: when a page will change by itself
 
 
 def event_version_key(slug: str) -> str:
     return f"page-version:event:{slug}"
 
 
-def version_keys(endpoint: str, view_args: Mapping) -> list[str]:
-    keys = [LISTINGS_VERSION]
+def listing_version_keys(text_search: bool) -> list[str]:
+    return [LISTINGS_VERSION, TEXT_SEARCH_VERSION] if text_search else [LISTINGS_VERSION]
+
+
+def version_keys(endpoint: str, view_args: Mapping, args: Mapping[str, str]) -> list[str]:
+    """The tokens a page is rendered under. An event page shows only its own event (and its
+    reviews): its token alone. A listing changes with any listed event; a text search also
+    when a description changes (it is searched, not shown)."""
     if endpoint == "events.detail":
-        keys.append(event_version_key(view_args["slug"]))
-    return keys
+        return [event_version_key(view_args["slug"])]
+    return listing_version_keys(bool(args.get("q", "").strip()))
+
+
+def entry_seconds(config: Mapping, endpoint: str, changes_at: datetime | None, now) -> int:
+    """How long a rendered page may be kept. Listings: PAGE_CACHE_SECONDS, the bound on the
+    seats left they show (a booking doesn't refresh every listing). Event pages: every change
+    they show bumps their token, so they may be kept longer (EVENT_PAGE_CACHE_SECONDS), but
+    never past the moment they change by themselves (the event starting: no more booking)."""
+    if endpoint == "events.detail":
+        seconds = config["EVENT_PAGE_CACHE_SECONDS"]
+    else:
+        seconds = config["PAGE_CACHE_SECONDS"]
+    if changes_at is not None and changes_at > now:
+        seconds = min(seconds, max(1, math.ceil((changes_at - now).total_seconds())))
+    return seconds
 
 
 def normalised_query(endpoint: str, args: Mapping[str, str]) -> str:

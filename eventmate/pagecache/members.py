@@ -22,6 +22,7 @@ carries the request's CSP nonce is not stored.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 
 from flask import current_app, g, render_template, request
@@ -30,7 +31,7 @@ from markupsafe import Markup
 
 from eventmate.extensions import cache
 from eventmate.pagecache.fastpath import current_entry
-from eventmate.pagecache.keys import page_key
+from eventmate.pagecache.keys import CHANGES_AT, entry_seconds, page_key, version_keys
 
 EVERY_PAGE = ("nav", "flashes")  # base.html's personal parts
 CAPTURING = "rendering_member_skeleton"  # g attribute: markers instead of personal parts
@@ -77,7 +78,8 @@ def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None
             if config["PAGE_CACHE_SECONDS"] <= 0 or not current_user.is_authenticated:
                 return view(*args, **kwargs)
             key = "member-" + page_key(request.host, request.path, request.endpoint, request.args)
-            entry, versions = current_entry("member-page", key, request.endpoint, kwargs)
+            tokens = version_keys(request.endpoint, kwargs, request.args)
+            entry, versions = current_entry("member-page", key, tokens)
             if entry is not None:
                 return _filled(entry["html"], names, context, entry.get("facts"))
             setattr(g, CAPTURING, True)
@@ -92,7 +94,9 @@ def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None
                 cache.set(
                     key,
                     {"versions": versions, "html": skeleton, "facts": facts},
-                    timeout=config["PAGE_CACHE_SECONDS"],
+                    timeout=entry_seconds(
+                        config, request.endpoint, g.get(CHANGES_AT), datetime.now(UTC)
+                    ),
                 )
             return _filled(skeleton, names, context, facts)
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import uuid
+from datetime import UTC, datetime
 
 import brotli
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 
 from eventmate.assets import preferred_encoding
 from eventmate.extensions import cache, limiter
 from eventmate.pagecache import members
 from eventmate.pagecache.fastpath import ENCODINGS, MISS, CachedPages, counted_here
-from eventmate.pagecache.keys import LISTINGS_VERSION, event_version_key
+from eventmate.pagecache.keys import (
+    CHANGES_AT,
+    LISTINGS_VERSION,
+    TEXT_SEARCH_VERSION,
+    entry_seconds,
+    event_version_key,
+)
 
 # Headers that belong to one response, not to the page: the fast path makes its own.
 PER_RESPONSE = frozenset(
@@ -55,7 +62,10 @@ def store_page(response: Response) -> Response:
         "headers": [*headers, ("Vary", response.headers["Vary"])],
         "bodies": _precompressed(body),
     }
-    cache.set(key, entry, timeout=current_app.config["PAGE_CACHE_SECONDS"])
+    seconds = entry_seconds(
+        current_app.config, request.endpoint, g.get(CHANGES_AT), datetime.now(UTC)
+    )
+    cache.set(key, entry, timeout=seconds)
     # This response too is sent compressed as stored (and as hits will be): not compressed
     # a second time by Flask-Compress, which leaves an encoded response alone.
     encoding = preferred_encoding(ENCODINGS)
@@ -98,5 +108,11 @@ def invalidate_event(*slugs: str) -> None:
 
 
 def invalidate_listings() -> None:
-    """Every listing page (home, search, city, category): an event appeared, moved, or went."""
+    """Every listing page (home, search, city, category): an event appeared, moved, or went,
+    or what its card shows changed."""
     cache.set(LISTINGS_VERSION, uuid.uuid4().hex[:12], timeout=0)
+
+
+def invalidate_text_searches() -> None:
+    """Listing pages of a text search: a description (searched, not shown) changed."""
+    cache.set(TEXT_SEARCH_VERSION, uuid.uuid4().hex[:12], timeout=0)
