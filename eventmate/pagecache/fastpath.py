@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request
 from eventmate.monitoring.metrics import CACHE_LOOKUPS
 from eventmate.monitoring.request_context import incoming_or_new, record_request
 from eventmate.pagecache.keys import CACHEABLE, page_key, version_keys
+from eventmate.pagecache.onetrip import count_and_fetch
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 ENCODINGS = ("br", "gzip")
@@ -86,32 +87,37 @@ class CachedPages:
             return None
         if endpoint not in CACHEABLE:
             return None
-        if not self._within_rate_limit(environ, endpoint):
-            return None
         request = Request(environ)
         key = page_key(request.host, request.path, endpoint, request.args)
-        entry, versions = current_entry(
-            "page", key, version_keys(endpoint, view_args, request.args)
-        )
+        tokens = version_keys(endpoint, view_args, request.args)
+        within, values = self._count_and_fetch(environ, endpoint, [key, *tokens])
+        if not within:  # Flask answers the 429 page
+            return None
+        entry, versions = judged("page", values)
         if entry is None:
             environ[MISS] = (key, versions)
             return None
         return self._response(request, entry)
 
-    def _within_rate_limit(self, environ: dict, endpoint: str) -> bool:
+    def _count_and_fetch(self, environ: dict, endpoint: str, keys: list[str]):
+        """(within the rate limit, the cached values of `keys`): one Redis round trip when the
+        limiter and the cache share one Redis (onetrip.py), two otherwise."""
+        from eventmate.extensions import cache, limiter
+
         config = self.flask_app.config
         if not config.get("RATELIMIT_ENABLED", True):
-            return True
-        from eventmate.extensions import limiter
-
-        client = environ.get("REMOTE_ADDR") or "127.0.0.1"
+            return True, cache.get_many(*keys)
+        rate_limiter = limiter.limiter
         # Flask-Limiter's key for a default limit: (prefix, client, endpoint).
-        within = limiter.limiter.hit(
-            self.default_limit, config["RATELIMIT_KEY_PREFIX"], client, endpoint
-        )
+        identifiers = (config["RATELIMIT_KEY_PREFIX"], environ.get("REMOTE_ADDR") or "127.0.0.1",
+                       endpoint)  # fmt: skip
+        both = count_and_fetch(rate_limiter, self.default_limit, identifiers, cache.cache, keys)
+        if both is None:
+            within = rate_limiter.hit(self.default_limit, *identifiers)
+            both = within, (cache.get_many(*keys) if within else [])
         # On a miss Flask must not count it again; over the limit, Flask answers the 429.
-        environ[COUNTED] = within
-        return within
+        environ[COUNTED] = both[0]
+        return both
 
     def _response(self, request: Request, entry: dict) -> tuple[str, list, bytes]:
         accepted = parse_accept_header(request.headers.get("Accept-Encoding"))
@@ -141,7 +147,12 @@ def current_entry(kind: str, key: str, token_keys: list[str]) -> tuple[dict | No
     trip for both), and those tokens, to store a fresh entry under on a miss."""
     from eventmate.extensions import cache
 
-    entry, *versions = cache.get_many(key, *token_keys)
+    return judged(kind, cache.get_many(key, *token_keys))
+
+
+def judged(kind: str, values: list) -> tuple[dict | None, list]:
+    """`values`: an entry, then the current version tokens (counted as a hit or a miss)."""
+    entry, *versions = values
     versions = [version or "0" for version in versions]
     fresh = entry is not None and entry["versions"] == versions
     CACHE_LOOKUPS.labels(kind, "hit" if fresh else "miss").inc()
