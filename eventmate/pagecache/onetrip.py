@@ -50,13 +50,24 @@ def count_and_fetch(
     return backend.breaker.call(trip, None)
 
 
+# Decided once per (limiter, cache backend); the pair is kept so that their ids stay theirs.
+_shared: dict[tuple[int, int], tuple[object, object, bool]] = {}
+
+
 def _shares_one_redis(rate_limiter, backend) -> bool:
-    if not (
-        isinstance(rate_limiter, FixedWindowRateLimiter)
-        and isinstance(rate_limiter.storage, RedisStorage)
-        and isinstance(backend, ResilientRedisCache)
-    ):
-        return False
-    ours = rate_limiter.storage.get_connection().connection_pool.connection_kwargs
+    pair = (id(rate_limiter), id(backend))
+    if pair not in _shared:
+        shares = (
+            isinstance(rate_limiter, FixedWindowRateLimiter)
+            and isinstance(rate_limiter.storage, RedisStorage)
+            and isinstance(backend, ResilientRedisCache)
+            and _same_server(rate_limiter.storage, backend)
+        )
+        _shared[pair] = (rate_limiter, backend, shares)
+    return _shared[pair][2]
+
+
+def _same_server(storage: RedisStorage, backend: ResilientRedisCache) -> bool:
+    ours = storage.get_connection().connection_pool.connection_kwargs
     theirs = backend._read_client.connection_pool.connection_kwargs
     return all(ours.get(name) == theirs.get(name) for name in ("host", "port", "db", "path"))
