@@ -90,7 +90,8 @@ def test_sighup_reload_under_load_drops_no_request(migrated_database, tmp_path):
             master.send_signal(signal.SIGHUP)
             time.sleep(3)
             served_before_stop = sum(load.statuses.values())
-        after = worker_pids(master.pid)
+        # The old workers finish what they were serving first: on a busy box that takes longer.
+        after = _workers_settled(master.pid, 2, timeout=20)
 
     assert load.errors == []
     assert set(load.statuses) == {200}, load.statuses
@@ -127,8 +128,21 @@ def test_preloaded_app_serves_and_counts_across_workers(migrated_database, tmp_p
     assert served >= sum(load.statuses.values())
 
 
-def _run_with_recycling(migrated_database, tmp_path, min_age: str, seconds: float):
-    """3 workers recycling every 30 requests under load: (the load, gunicorn's log events)."""
+def _workers_settled(master_pid: int, count: int, timeout: float) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while len(pids := worker_pids(master_pid)) != count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return pids
+
+
+RECYCLE_EVENTS = re.compile(r"\[(\d+)\] \[INFO\] (Recycling worker|Worker exiting)")
+
+
+def _run_with_recycling(
+    migrated_database, tmp_path, min_age: str, seconds: float, until_recycled: int = 0
+):
+    """3 workers recycling every 30 requests under load: (the load, gunicorn's log events).
+    Runs `seconds`, or longer (up to 30 s) until `until_recycled` workers were recycled."""
     url, slug = migrated_database
     log = tmp_path / "gunicorn.log"
     env = {
@@ -144,13 +158,21 @@ def _run_with_recycling(migrated_database, tmp_path, min_age: str, seconds: floa
     paths = ["/health/", f"/events/{slug}/"]
     with production_server(env, workers=3) as master, Load(master.base_url, paths, 9) as load:
         time.sleep(seconds)
-    events = re.findall(r"\[(\d+)\] \[INFO\] (Recycling worker|Worker exiting)", log.read_text())
-    return load, events
+        deadline = time.monotonic() + 30
+        while _recycled(log) < until_recycled and time.monotonic() < deadline:
+            time.sleep(0.5)
+    return load, RECYCLE_EVENTS.findall(log.read_text())
+
+
+def _recycled(log) -> int:
+    return log.read_text().count("Recycling worker") if log.exists() else 0
 
 
 def test_workers_recycle_one_at_a_time_and_drop_no_request(migrated_database, tmp_path):
     """max_requests: workers that reach their count together restart in turn, not at once."""
-    load, events = _run_with_recycling(migrated_database, tmp_path, min_age="0", seconds=7)
+    load, events = _run_with_recycling(
+        migrated_database, tmp_path, min_age="0", seconds=5, until_recycled=3
+    )
     assert load.errors == []
     assert set(load.statuses) == {200}, load.statuses
     recycled = [pid for pid, what in events if what == "Recycling worker"]
