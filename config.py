@@ -59,6 +59,8 @@ class Config:
     AGGREGATE_CACHE_SECONDS = 60
     # Whole pages for visitors without a session (eventmate/pagecache); 0 turns it off.
     PAGE_CACHE_SECONDS = 60
+    # The signed-in member's row, instead of a query per request (eventmate/auth/user_cache.py).
+    USER_CACHE_SECONDS = 60
     # Event pages: every change they show refreshes them at once (pagecache/keys.py).
     EVENT_PAGE_CACHE_SECONDS = 300
     # Requests a gevent worker runs at once when ADMISSION_SLOTS is unset (eventmate/admission).
@@ -217,6 +219,7 @@ class TestConfig(Config):
     TESTING = True
     AGGREGATE_CACHE_SECONDS = 0
     PAGE_CACHE_SECONDS = 0  # tests of the page cache switch it on
+    USER_CACHE_SECONDS = 0  # a rolled-back test's user id can come back as another user
 
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:

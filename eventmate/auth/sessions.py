@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, session
 from flask_login import login_user, logout_user
 
-from eventmate.extensions import db, login_manager
+from eventmate.auth import user_cache
+from eventmate.extensions import login_manager
 from eventmate.models import User
 
 
@@ -24,7 +25,7 @@ def init_login_manager(app: Flask) -> None:
 def load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = user_cache.load(int(user_id))
     return user if user is not None and user.is_active else None
 
 

@@ -1,0 +1,72 @@
+"""The signed-in member comes from the cache, and a change to the member shows at once
+(eventmate/auth/user_cache.py). Redis in the PostgreSQL run."""
+
+from __future__ import annotations
+
+import pytest
+
+from eventmate.auth.user_cache import user_key
+from eventmate.extensions import cache, db
+from tests.factories import make_member
+
+
+@pytest.fixture
+def user_cache(app):
+    app.config["USER_CACHE_SECONDS"] = 60
+    cache.clear()
+    yield
+    app.config["USER_CACHE_SECONDS"] = 0
+    cache.clear()
+
+
+@pytest.fixture
+def mina(client, login, db_session, user_cache):
+    member = make_member(display_name="Mina Member", email="mina@example.com")
+    db_session.commit()
+    login(member)
+    return member
+
+
+def user_queries(counter) -> list[str]:
+    return [statement for statement in counter.statements if "FROM users" in statement]
+
+
+def test_a_signed_in_request_loads_the_member_without_a_query(client, mina, count_queries):
+    client.get("/me/bookings/")  # loads the member once, and keeps it
+    with count_queries() as counter:
+        page = client.get("/me/bookings/")
+    assert page.status_code == 200
+    assert "Mina Member" in page.get_data(as_text=True)
+    assert user_queries(counter) == []
+    assert "password_hash" not in cache.get(user_key(mina.id))  # the hash stays in the database
+
+
+def test_a_new_name_shows_at_the_next_request(client, mina, db_session):
+    client.get("/me/bookings/")
+    mina.display_name = "Mina Renamed"
+    db_session.commit()
+    page = client.get("/me/bookings/").get_data(as_text=True)
+    assert "Mina Renamed" in page
+    assert "Mina Member" not in page
+
+
+def test_a_deactivated_member_is_signed_out_at_the_next_request(client, mina, db_session):
+    assert client.get("/me/bookings/").status_code == 200
+    mina.is_active = False
+    db_session.commit()
+    response = client.get("/me/bookings/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/")
+
+
+def test_the_cached_member_still_loads_what_is_not_cached(app, client, mina, count_queries):
+    from eventmate.auth.sessions import load_user
+
+    client.get("/me/bookings/")  # cached
+    db.session.expunge_all()  # as in a new request's database session
+    with app.test_request_context(), count_queries() as counter:
+        member = load_user(str(mina.id))
+        assert member.display_name == "Mina Member"
+        assert user_queries(counter) == []
+        assert member.password_hash.startswith("scrypt")  # loaded when asked for
+        assert len(user_queries(counter)) == 1
