@@ -176,6 +176,10 @@ class Config:
             "SESSION_TYPE": "cachelib",
             "SESSION_CACHELIB_DIR": os.path.join(instance_path, "sessions"),
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Each process has its own cache here: a change made in one process (or by a CLI
+            # command) can't drop another's entries, so nothing is kept past the usual minute.
+            "EVENT_PAGE_CACHE_SECONDS": Config.PAGE_CACHE_SECONDS,
+            "USER_CACHE_SECONDS": 0,
         }
 
     @staticmethod

@@ -160,6 +160,17 @@ class ResilientRedisCache(RedisCache):
     def dec(self, key, delta=1):
         return self._guarded(lambda: super(ResilientRedisCache, self).dec(key, delta), None)
 
+    def set_despite_breaker(self, key, value, timeout=None) -> bool:
+        """For invalidations: tried even while the breaker skips Redis (a blip in this worker
+        must not leave other workers serving a stale page), at the cost of one short timeout
+        when Redis is really down."""
+        try:
+            return super().set(key, value, timeout)
+        except (redis.RedisError, OSError) as error:
+            log.warning("could not write %s to Redis: %s", key, error)
+            self.breaker.trip(error)
+            return False
+
 
 class ResilientRedisSessionInterface(RedisSessionInterface):
     """With Redis unavailable a request is served as anonymous (its session can't be read) and

@@ -74,8 +74,11 @@ def test_event_pages_are_kept_longer_than_listings_but_not_past_the_start():
     moment = now()
     assert entry_seconds(config, "events.search", None, moment) == 60
     assert entry_seconds(config, "events.detail", moment + timedelta(days=3), moment) == 300
-    assert entry_seconds(config, "events.detail", moment + timedelta(seconds=42.5), moment) == 43
+    assert entry_seconds(config, "events.detail", moment + timedelta(seconds=42.5), moment) == 42
+    assert entry_seconds(config, "events.detail", moment + timedelta(seconds=0.5), moment) == 0
     assert entry_seconds(config, "events.detail", moment - timedelta(hours=1), moment) == 300
+    off = {**config, "EVENT_PAGE_CACHE_SECONDS": 0}  # 0 is not "forever": the listings' time
+    assert entry_seconds(off, "events.detail", None, moment) == 60
 
 
 def test_a_cached_event_page_stops_offering_seats_when_the_event_starts(
@@ -90,3 +93,23 @@ def test_a_cached_event_page_stops_offering_seats_when_the_event_starts(
     started = client.get(url)
     assert started.headers["X-Cache"] == "MISS"
     assert "This event has already started." in started.get_data(as_text=True)
+
+
+def test_an_invalidation_reaches_redis_while_this_worker_skips_it(app, page_cache, event):
+    """A blip opened this worker's breaker: the version bump is tried anyway, or other workers
+    would serve the old page for as long as it is kept."""
+    from eventmate.extensions import cache
+    from eventmate.pagecache import invalidate_event
+    from eventmate.pagecache.keys import event_version_key
+    from eventmate.resilience import ResilientRedisCache
+
+    if not isinstance(cache.cache, ResilientRedisCache):
+        pytest.skip("no Redis configured in this run (the PostgreSQL pass has one)")
+    backend = cache.cache
+    before = cache.get(event_version_key(event.slug))
+    backend.breaker.trip(RuntimeError("a blip"))
+    try:
+        invalidate_event(event.slug)
+    finally:
+        backend.breaker._open_until = 0.0
+    assert cache.get(event_version_key(event.slug)) not in (None, before)

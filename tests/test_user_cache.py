@@ -70,3 +70,14 @@ def test_the_cached_member_still_loads_what_is_not_cached(app, client, mina, cou
         assert user_queries(counter) == []
         assert member.password_hash.startswith("scrypt")  # loaded when asked for
         assert len(user_queries(counter)) == 1
+
+
+def test_a_snapshot_read_before_a_change_and_stored_after_it_is_not_served(
+    client, mina, db_session
+):
+    client.get("/me/bookings/")
+    late = cache.get(user_key(mina.id))  # what a slow request read before the change
+    mina.display_name = "Mina Renamed"
+    db_session.commit()
+    cache.set(user_key(mina.id), late)  # ...and stored after it
+    assert "Mina Renamed" in client.get("/me/bookings/").get_data(as_text=True)

@@ -91,7 +91,7 @@ class CachedPages:
         key = page_key(request.host, request.path, endpoint, request.args)
         tokens = version_keys(endpoint, view_args, request.args)
         within, values = self._count_and_fetch(environ, endpoint, [key, *tokens])
-        if not within:  # Flask answers the 429 page
+        if not within or values is None:  # Flask answers the 429 page, or serves it uncached
             return None
         entry, versions = judged("page", values)
         if entry is None:

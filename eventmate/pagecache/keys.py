@@ -39,17 +39,17 @@ def version_keys(endpoint: str, view_args: Mapping, args: Mapping[str, str]) -> 
 
 
 def entry_seconds(config: Mapping, endpoint: str, changes_at: datetime | None, now) -> int:
-    """How long a rendered page may be kept. Listings: PAGE_CACHE_SECONDS, the bound on the
-    seats left they show (a booking doesn't refresh every listing). Event pages: every change
-    they show bumps their token, so they may be kept longer (EVENT_PAGE_CACHE_SECONDS), but
-    never past the moment they change by themselves (the event starting: no more booking)."""
-    if endpoint == "events.detail":
+    """How long a rendered page may be kept; 0: not at all. Listings: PAGE_CACHE_SECONDS, the
+    bound on the seats left they show (a booking doesn't refresh every listing). Event pages:
+    every change they show bumps their token, so they may be kept longer
+    (EVENT_PAGE_CACHE_SECONDS), but never past the moment they change by themselves (the
+    event starting: no more booking)."""
+    seconds = config["PAGE_CACHE_SECONDS"]
+    if endpoint == "events.detail" and config["EVENT_PAGE_CACHE_SECONDS"] > 0:
         seconds = config["EVENT_PAGE_CACHE_SECONDS"]
-    else:
-        seconds = config["PAGE_CACHE_SECONDS"]
     if changes_at is not None and changes_at > now:
-        seconds = min(seconds, max(1, math.ceil((changes_at - now).total_seconds())))
-    return seconds
+        seconds = min(seconds, math.floor((changes_at - now).total_seconds()))
+    return max(0, seconds)
 
 
 def normalised_query(endpoint: str, args: Mapping[str, str]) -> str:

@@ -90,14 +90,11 @@ def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None
             facts = g.pop(KEPT, None)
             if not isinstance(skeleton, str):  # a redirect or a response of its own
                 return skeleton
-            if _storable(skeleton):
-                cache.set(
-                    key,
-                    {"versions": versions, "html": skeleton, "facts": facts},
-                    timeout=entry_seconds(
-                        config, request.endpoint, g.get(CHANGES_AT), datetime.now(UTC)
-                    ),
-                )
+            now = datetime.now(UTC)
+            seconds = entry_seconds(config, request.endpoint, g.get(CHANGES_AT), now)
+            if seconds > 0 and _storable(skeleton):  # (a timeout of 0 would mean "forever")
+                entry = {"versions": versions, "html": skeleton, "facts": facts}
+                cache.set(key, entry, timeout=seconds)
             return _filled(skeleton, names, context, facts)
 
         return wrapper

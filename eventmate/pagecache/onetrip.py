@@ -20,11 +20,15 @@ from redis.exceptions import NoScriptError
 
 from eventmate.resilience import ResilientRedisCache
 
+FAILED = (True, None)  # sent, but the answer was lost: maybe counted, nothing fetched
+
 
 def count_and_fetch(
     rate_limiter, limit: RateLimitItem, identifiers: Sequence[str], backend, keys: Sequence[str]
-) -> tuple[bool, list] | None:
-    """(within the limit, the cached values of `keys`) in one round trip, or None."""
+) -> tuple[bool, list | None] | None:
+    """(within the limit, the cached values of `keys`) in one round trip; FAILED when Redis
+    failed on the way (the count may have happened: don't count again, let Flask serve it);
+    None when not tried (the two don't share one Redis, or the breaker is open)."""
     if not _shares_one_redis(rate_limiter, backend) or not backend.breaker.closed:
         return None
     storage: RedisStorage = rate_limiter.storage
@@ -37,17 +41,24 @@ def count_and_fetch(
         pipe.evalsha(script.sha, 1, counter_key, limit.get_expiry(), 1)
         pipe.mget([prefix + key for key in keys])
         count, values = pipe.execute(raise_on_error=False)
-        if isinstance(values, Exception):
-            raise values
         if isinstance(count, NoScriptError):  # Redis restarted: the limiter reloads its script
             within = rate_limiter.hit(limit, *identifiers)
         elif isinstance(count, Exception):
             raise count
         else:
             within = int(count) <= limit.amount
-        return within, [backend.serializer.loads(value) for value in values]
+        if isinstance(values, Exception):
+            return within, None
+        return within, [_loaded(backend, value) for value in values]
 
-    return backend.breaker.call(trip, None)
+    return backend.breaker.call(trip, FAILED)
+
+
+def _loaded(backend, value):
+    try:
+        return backend.serializer.loads(value)
+    except Exception:  # e.g. an entry pickled by an older release: a miss, not an error
+        return None
 
 
 # Decided once per (limiter, cache backend); the pair is kept so that their ids stay theirs.

@@ -21,6 +21,7 @@ from eventmate.pagecache.keys import (
     entry_seconds,
     event_version_key,
 )
+from eventmate.resilience import ResilientRedisCache
 
 # Headers that belong to one response, not to the page: the fast path makes its own.
 PER_RESPONSE = frozenset(
@@ -65,7 +66,8 @@ def store_page(response: Response) -> Response:
     seconds = entry_seconds(
         current_app.config, request.endpoint, g.get(CHANGES_AT), datetime.now(UTC)
     )
-    cache.set(key, entry, timeout=seconds)
+    if seconds > 0:  # (a timeout of 0 would mean "forever")
+        cache.set(key, entry, timeout=seconds)
     # This response too is sent compressed as stored (and as hits will be): not compressed
     # a second time by Flask-Compress, which leaves an encoded response alone.
     encoding = preferred_encoding(ENCODINGS)
@@ -104,15 +106,25 @@ def _precompressed(body: bytes) -> dict[str, bytes]:
 def invalidate_event(*slugs: str) -> None:
     """The event's own pages change now (seats left, details, images, reviews)."""
     for slug in slugs:
-        cache.set(event_version_key(slug), uuid.uuid4().hex[:12], timeout=0)
+        bump(event_version_key(slug))
 
 
 def invalidate_listings() -> None:
     """Every listing page (home, search, city, category): an event appeared, moved, or went,
     or what its card shows changed."""
-    cache.set(LISTINGS_VERSION, uuid.uuid4().hex[:12], timeout=0)
+    bump(LISTINGS_VERSION)
 
 
 def invalidate_text_searches() -> None:
     """Listing pages of a text search: a description (searched, not shown) changed."""
-    cache.set(TEXT_SEARCH_VERSION, uuid.uuid4().hex[:12], timeout=0)
+    bump(TEXT_SEARCH_VERSION)
+
+
+def bump(version_key: str) -> None:
+    """A new version token: what was stored under the old one is no longer served."""
+    token = uuid.uuid4().hex[:12]
+    backend = cache.cache
+    if isinstance(backend, ResilientRedisCache):
+        backend.set_despite_breaker(version_key, token, timeout=0)
+    else:
+        cache.set(version_key, token, timeout=0)
