@@ -87,3 +87,23 @@ def test_a_search_count_is_shared_by_its_pages_and_sorts_until_listings_change(
 
     set_active(events[0], False)  # a listing changed: the count is not served stale
     assert "2 upcoming events" in client.get("/events/?category=arts").get_data(as_text=True)
+
+
+def test_a_rating_computed_before_a_review_and_stored_after_it_is_not_served(
+    client, db_session, aggregate_caching
+):
+    from datetime import timedelta
+
+    from eventmate.events.queries import rating_summary_key
+    from eventmate.reviews.services import save_review
+    from tests.factories import make_member, make_review, now
+
+    event = make_event(starts_at=now() - timedelta(days=1))
+    make_review(event, rating=2)
+    db_session.commit()
+    url = f"/events/{event.slug}/"
+    client.get(url)
+    late = cache.get(rating_summary_key(event.id))  # what a slow render computed before...
+    save_review(make_member(), event, 4, "Better than expected.")
+    cache.set(rating_summary_key(event.id), late)  # ...and stored after the review
+    assert "<strong>3.0</strong> out of 5 · 2 reviews" in client.get(url).get_data(as_text=True)

@@ -23,7 +23,7 @@ from eventmate.events.filters import SearchFilters
 from eventmate.events.text_search import text_match
 from eventmate.extensions import cache, db
 from eventmate.models import CATEGORIES, City, Event, EventImage, Review
-from eventmate.pagecache.keys import listing_version_keys
+from eventmate.pagecache.keys import event_version_key, listing_version_keys
 
 
 @dataclass
@@ -279,16 +279,24 @@ def rating_summary_key(event_id: int) -> str:
     return f"rating:{event_id}"
 
 
-def rating_summary(event_id: int, cache_seconds: int = 0) -> RatingSummary:
-    """Shared by every visitor of the event; reviews.services forgets it when a review changes."""
-    cached = cache.get(rating_summary_key(event_id)) if cache_seconds else None
-    if cached is not None:
-        return RatingSummary(*cached)
-    average, count = db.session.execute(build_rating_summary(event_id)).one()
-    summary = RatingSummary(float(average) if average is not None else None, count)
-    if cache_seconds:
-        cache.set(rating_summary_key(event_id), (summary.average, summary.count), cache_seconds)
+def rating_summary(event_id: int, slug: str, cache_seconds: int = 0) -> RatingSummary:
+    """Shared by every visitor of the event, kept under the event's version token: a review
+    bumps it, so a summary computed before the review but stored after it is never served."""
+    if not cache_seconds:
+        return _rating_from_database(event_id)
+    cached, version = cache.get_many(rating_summary_key(event_id), event_version_key(slug))
+    if cached is not None and cached[0] == version:
+        return RatingSummary(*cached[1:])
+    summary = _rating_from_database(event_id)
+    cache.set(
+        rating_summary_key(event_id), (version, summary.average, summary.count), cache_seconds
+    )
     return summary
+
+
+def _rating_from_database(event_id: int) -> RatingSummary:
+    average, count = db.session.execute(build_rating_summary(event_id)).one()
+    return RatingSummary(float(average) if average is not None else None, count)
 
 
 def build_reviews_page(event_id: int, page: int, per_page: int) -> Select:

@@ -78,7 +78,8 @@ def detail(slug: str):
     if event is None:
         abort(404)
     per_page = current_app.config["REVIEWS_PER_PAGE"]
-    rating = queries.rating_summary(event.id, current_app.config["AGGREGATE_CACHE_SECONDS"])
+    aggregate_seconds = current_app.config["AGGREGATE_CACHE_SECONDS"]
+    rating = queries.rating_summary(event.id, event.slug, aggregate_seconds)
     review_pages = max(1, -(-rating.count // per_page))
     review_page = min(page_number(request.args.get("reviews")), review_pages)
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []

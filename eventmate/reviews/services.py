@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
 
-from eventmate.events.queries import rating_summary_key
-from eventmate.extensions import cache, db
+from eventmate.extensions import db
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, Review, User
 from eventmate.pagecache import invalidate_event
 
@@ -56,18 +55,18 @@ def save_review(user: User, event: Event, rating: int, body: str) -> Review:
     review.rating = rating
     review.body = body.strip()
     db.session.commit()
-    _changed(event.id, event.slug)
+    _changed(event.slug)
     return review
 
 
 def delete_review(review: Review) -> None:
-    event_id, slug = review.event_id, review.event.slug
+    slug = review.event.slug
     db.session.delete(review)
     db.session.commit()
-    _changed(event_id, slug)
+    _changed(slug)
 
 
-def _changed(event_id: int, slug: str) -> None:
-    """The event's rating and review list are out of date, cached or not."""
-    cache.delete(rating_summary_key(event_id))
+def _changed(slug: str) -> None:
+    """The event's rating and review list are out of date: its version token (which its
+    pages and its cached rating summary are kept under) moves on."""
     invalidate_event(slug)
