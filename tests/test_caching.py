@@ -1,10 +1,14 @@
 """Shared aggregates are cached in the configured store (Redis in the PostgreSQL run)."""
 
+from datetime import timedelta
+
 import pytest
 import redis
 
+from eventmate.events.queries import rating_summary_key
 from eventmate.extensions import cache
-from tests.factories import make_event
+from eventmate.reviews.services import delete_review, save_review
+from tests.factories import make_event, make_member, make_review, now
 
 
 @pytest.fixture
@@ -42,17 +46,19 @@ def test_cache_lives_in_redis_when_configured(app, client, db_session, aggregate
     ]
 
 
-def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
-    client, db_session, aggregate_caching
-):
-    from datetime import timedelta
-
-    from eventmate.reviews.services import delete_review, save_review
-    from tests.factories import make_member, make_review, now
-
+@pytest.fixture
+def reviewed_event(db_session):
+    """A past event with one 2-star review."""
     event = make_event(starts_at=now() - timedelta(days=1))
     make_review(event, rating=2)
     db_session.commit()
+    return event
+
+
+def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
+    client, db_session, aggregate_caching, reviewed_event
+):
+    event = reviewed_event
     url = f"/events/{event.slug}/"
     assert "<strong>2.0</strong> out of 5 · 1 review" in client.get(url).get_data(as_text=True)
 
@@ -90,17 +96,9 @@ def test_a_search_count_is_shared_by_its_pages_and_sorts_until_listings_change(
 
 
 def test_a_rating_computed_before_a_review_and_stored_after_it_is_not_served(
-    client, db_session, aggregate_caching
+    client, aggregate_caching, reviewed_event
 ):
-    from datetime import timedelta
-
-    from eventmate.events.queries import rating_summary_key
-    from eventmate.reviews.services import save_review
-    from tests.factories import make_member, make_review, now
-
-    event = make_event(starts_at=now() - timedelta(days=1))
-    make_review(event, rating=2)
-    db_session.commit()
+    event = reviewed_event
     url = f"/events/{event.slug}/"
     client.get(url)
     late = cache.get(rating_summary_key(event.id))  # what a slow render computed before...
