@@ -229,16 +229,25 @@ def app_for_database(url: str, instance_path: str):
             db.engine.dispose()
 
 
-@pytest.fixture
-def page_cache(app):
-    """The page caches on (anonymous pages, members' listings), emptied before and after."""
+@contextmanager
+def cache_switched_on(app, setting: str, seconds: int = 60) -> Iterator[None]:
+    """`setting` (off in tests) on for a test, with the cache emptied before and after."""
     from eventmate.extensions import cache
 
-    app.config["PAGE_CACHE_SECONDS"] = 60
+    app.config[setting] = seconds
     cache.clear()
-    yield
-    app.config["PAGE_CACHE_SECONDS"] = 0
-    cache.clear()
+    try:
+        yield
+    finally:
+        app.config[setting] = 0
+        cache.clear()
+
+
+@pytest.fixture
+def page_cache(app):
+    """The page caches on (anonymous pages, members' pages)."""
+    with cache_switched_on(app, "PAGE_CACHE_SECONDS"):
+        yield
 
 
 @pytest.fixture

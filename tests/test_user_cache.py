@@ -7,16 +7,14 @@ import pytest
 
 from eventmate.auth.user_cache import user_key
 from eventmate.extensions import cache, db
+from tests.conftest import cache_switched_on
 from tests.factories import make_member
 
 
 @pytest.fixture
 def user_cache(app):
-    app.config["USER_CACHE_SECONDS"] = 60
-    cache.clear()
-    yield
-    app.config["USER_CACHE_SECONDS"] = 0
-    cache.clear()
+    with cache_switched_on(app, "USER_CACHE_SECONDS"):
+        yield
 
 
 @pytest.fixture
