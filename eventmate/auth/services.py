@@ -6,9 +6,11 @@ from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 from zxcvbn import zxcvbn
 
+from eventmate.auth.hashing import hash_password as hash_password
+from eventmate.auth.hashing import password_matches
 from eventmate.extensions import db
 from eventmate.models import User, normalise_email
 
@@ -45,27 +47,6 @@ def check_password(password: str, email: str, display_name: str = "") -> None:
     inputs = [email, email.split("@")[0], *display_name.split()]
     if zxcvbn(password, user_inputs=inputs)["score"] < MIN_PASSWORD_SCORE:
         raise AccountError("That password is too common or easy to guess. Try a longer phrase.")
-
-
-def hash_password(password: str) -> str:
-    return off_the_event_loop(generate_password_hash, password, "scrypt")
-
-
-def password_matches(password_hash: str, password: str) -> bool:
-    return off_the_event_loop(check_password_hash, password_hash, password)
-
-
-def off_the_event_loop(work, *args):
-    """scrypt takes ~0.1 s of CPU and releases the GIL. Under gevent, run it in a real thread so
-    the worker's other requests go on meanwhile (inline, 40 logins in a burst stalled every
-    request on that worker for seconds)."""
-    from gevent import monkey
-
-    if not monkey.is_module_patched("threading"):
-        return work(*args)
-    import gevent
-
-    return gevent.get_hub().threadpool.apply(work, args)
 
 
 def user_by_email(email: str) -> User | None:
