@@ -21,6 +21,9 @@ class Row:
     p99_ms: float | None
     failures: int
     ratio: float | None = None  # req/s as a share of the baseline's under the same settings
+    # gunicorn's CPU time (master and workers, user + system) per request: the cost of a
+    # request, which unlike req/s and latency hardly depends on what else the box is doing
+    cpu_ms: float | None = None
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Report:
             result.p99_ms,
             result.errors,
             ratio,
+            result.cpu_ms,
         )
         self.rows.append(row)
         return row
@@ -71,6 +75,7 @@ class Report:
             "p95 ms",
             "p99 ms",
             "failures",
+            "cpu ms/req",
         )
         table = [header] + [
             (
@@ -83,6 +88,7 @@ class Report:
                 _num(r.p95_ms),
                 _num(r.p99_ms),
                 f"{r.failures:,}",
+                _num(r.cpu_ms, "{:.2f}"),
             )
             for r in self.rows
         ]

@@ -213,21 +213,39 @@ def measure_app(
             settings = WrkSettings(
                 args.connections, threads, seconds(args, "wrk-mix"), args.think_ms
             )
-            wrk["mix"] = run_wrk("mix", app.base_url, mix, settings, out_dir, cookie)
+            wrk["mix"] = costed(app, run_wrk, "mix", app.base_url, mix, settings, out_dir, cookie)
         if wants(args, "saturation"):
             settings = WrkSettings(args.connections, threads, seconds(args, "saturation"))
             app.settle()
-            wrk["event"] = run_wrk("event-page", app.base_url, events, settings, out_dir)
+            wrk["event"] = costed(
+                app, run_wrk, "event-page", app.base_url, events, settings, out_dir
+            )
             app.settle()
-            wrk["search"] = run_wrk(
-                "search-member", app.base_url, search, settings, out_dir, cookie
+            wrk["search"] = costed(
+                app, run_wrk, "search-member", app.base_url, search, settings, out_dir, cookie
             )
         if wants(args, "locust"):
             app.settle()
+            before = app.cpu_seconds()
             stats = run_locust(args, app.base_url, env, out_dir)
-            locust.extend(locust_rows(stats))
+            rows = locust_rows(stats)
+            total = rows[-1]  # "Aggregated"
+            total.cpu_ms = cpu_ms_per_request(app.cpu_seconds() - before, total.requests)
+            locust.extend(rows)
         app.stop()
     return app.memory
+
+
+def costed(server: servers.Gunicorn, run, *args) -> WrkResult:
+    """run(*args), with the gunicorn CPU time each of its requests cost on average."""
+    before = server.cpu_seconds()
+    result = run(*args)
+    result.cpu_ms = cpu_ms_per_request(server.cpu_seconds() - before, result.requests)
+    return result
+
+
+def cpu_ms_per_request(cpu_seconds: float, requests: int) -> float | None:
+    return 1000 * cpu_seconds / requests if requests else None
 
 
 def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> int:
@@ -245,11 +263,13 @@ def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> int
             settings = WrkSettings(
                 args.connections, threads, seconds(args, "wrk-mix"), args.think_ms
             )
-            wrk["base-mix"] = run_wrk("baseline-paced", b.base_url, paths, settings, out_dir)
+            wrk["base-mix"] = costed(
+                b, run_wrk, "baseline-paced", b.base_url, paths, settings, out_dir
+            )
         if wants(args, "saturation") or args.scenario == "baseline":
             b.settle()
             settings = WrkSettings(args.connections, threads, seconds(args, "saturation"))
-            wrk["base"] = run_wrk("baseline", b.base_url, paths, settings, out_dir)
+            wrk["base"] = costed(b, run_wrk, "baseline", b.base_url, paths, settings, out_dir)
         b.stop()
         return b.memory.peak_total_kb
 

@@ -80,6 +80,25 @@ def children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used by gunicorn so far: the master, its live workers, and the
+    workers it has reaped (recycled ones), which the kernel adds to the master's own account."""
+    total = 0
+    for pid in [master_pid, *children(master_pid)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the ")": utime, stime, cutime, cstime are the 12th to 15th fields
+        total += sum(int(value) for value in fields[11:13])
+        if pid == master_pid:
+            total += sum(int(value) for value in fields[13:15])
+    return total / CLOCK_TICKS
+
+
 def rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -139,6 +158,9 @@ class Gunicorn:
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"gunicorn did not become ready in {timeout:.0f} s; see {self.log_path}")
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
 
     def settle(self, timeout: float = 30, quick_ms: float = 100) -> float:
         """Wait until the previous run's backlog is worked off (wrk closes its connections, but

@@ -38,6 +38,7 @@ class WrkResult:
     max_ms: float
     socket_errors: int
     bad_status: int
+    cpu_ms: float | None = None  # gunicorn's CPU time per request (all processes), when known
 
     @property
     def errors(self) -> int:
