@@ -230,3 +230,35 @@ def test_booking_pages_query_budget(client, db_session, member, count_queries, u
     with count_queries() as counter:
         assert client.get(url).status_code == 200
     assert counter.count <= 2, "\n".join(counter.statements)
+
+
+# The event, the repeat-submission check, the seats, the booking row: nothing read back after
+# the commit (the redirect needs only the reference, the page cache only the slug).
+BOOKING_BUDGET = 4
+# The booking with its event, the booking's status, the seats.
+CANCEL_BUDGET = 3
+
+
+def test_booking_stays_within_its_query_budget(client, db_session, member, count_queries):
+    event = make_event(capacity=10)
+    db_session.commit()
+    form = booking_form(client, event)
+
+    with count_queries() as counter:
+        response = book(client, event, "2", form)
+
+    assert response.status_code == 303
+    assert counter.count <= BOOKING_BUDGET, "\n\n".join(counter.statements)
+
+
+def test_cancelling_stays_within_its_query_budget(client, db_session, member, count_queries):
+    booking = make_booking(make_event(capacity=10), user=member, quantity=2, reference="BUDG-CA22")
+    db_session.commit()
+    page = client.get(f"/bookings/{booking.reference}/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    with count_queries() as counter:
+        response = client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+
+    assert response.status_code == 303
+    assert counter.count <= CANCEL_BUDGET, "\n\n".join(counter.statements)

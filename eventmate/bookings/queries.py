@@ -11,6 +11,11 @@ from eventmate.extensions import db
 from eventmate.models import Booking, Event
 
 
+def event_to_book(slug: str) -> Event | None:
+    """The active event, without what only its page shows (images, host): 1 query."""
+    return db.session.scalar(select(Event).where(Event.slug == slug, Event.is_active.is_(True)))
+
+
 def booking_for_user(reference: str, user_id: int) -> Booking | None:
     """The user's own booking with this reference; another user's is None (a 404)."""
     query = (

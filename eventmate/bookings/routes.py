@@ -16,14 +16,13 @@ from eventmate.bookings.services import (
     parse_quantity,
 )
 from eventmate.calendars.feeds import feed_key
-from eventmate.events import queries as event_queries
 from eventmate.security import limits
 
 
 @bp.post("/events/<slug:slug>/book/")
 @limits.booking
 def book(slug: str):
-    event = event_queries.active_event_by_slug(slug)
+    event = queries.event_to_book(slug)
     if event is None:
         abort(404)
     if not current_user.is_authenticated:
@@ -41,7 +40,7 @@ def book(slug: str):
         return page, refused.status
     if result.created:
         flash("You're booked! Your seats are confirmed.", "success")
-    return redirect(url_for("bookings.detail", reference=result.booking.reference), code=303)
+    return redirect(url_for("bookings.detail", reference=result.reference), code=303)
 
 
 @bp.get("/bookings/<ref:reference>/")

@@ -35,8 +35,9 @@ class BookingRefused(Exception):
 
 @dataclass(frozen=True)
 class BookingResult:
-    booking: Booking
+    booking: Booking  # expired by the commit: reading it again costs a query
     created: bool  # False when a repeated form submission found the first booking
+    reference: str
 
 
 def new_reference() -> str:
@@ -65,8 +66,9 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
     """Take `quantity` seats of `event` for `user`, or raise BookingRefused. Commits."""
     existing = _booking_for_token(user, request_token)
     if existing is not None:
-        return BookingResult(existing, created=False)
+        return BookingResult(existing, False, existing.reference)
 
+    slug = event.slug  # the commit expires the event: no query to read it back
     now = datetime.now(UTC)
     taken = db.session.execute(
         update(Event)
@@ -83,12 +85,13 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         db.session.rollback()
         raise _why_not_bookable(event.id, quantity, now)
 
+    reference = new_reference()
     booking = Booking(
         user_id=user.id,
         event_id=event.id,
         quantity=quantity,
         status=BOOKING_CONFIRMED,
-        reference=new_reference(),
+        reference=reference,
         request_token=request_token,
     )
     db.session.add(booking)
@@ -100,16 +103,17 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         existing = _booking_for_token(user, request_token)
         if existing is None:
             raise
-        return BookingResult(existing, created=False)
-    invalidate_event(event.slug)  # seats left
+        return BookingResult(existing, False, existing.reference)
+    invalidate_event(slug)  # seats left
     BOOKINGS_CREATED.inc()
     SEATS_BOOKED.inc(quantity)
-    return BookingResult(booking, created=True)
+    return BookingResult(booking, True, reference)
 
 
 def cancel_booking(booking: Booking) -> None:
     """Cancel a confirmed booking before its event starts and give the seats back. Commits."""
     now = datetime.now(UTC)
+    slug = booking.event.slug  # read before the commit expires it
     if booking.event.starts_at <= now:
         raise BookingRefused("This event has started, so the booking can no longer be cancelled.")
     cancelled = db.session.execute(
@@ -128,8 +132,7 @@ def cancel_booking(booking: Booking) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    db.session.refresh(booking)
-    invalidate_event(booking.event.slug)
+    invalidate_event(slug)
 
 
 def _booking_for_token(user: User, request_token: str) -> Booking | None:
