@@ -105,7 +105,9 @@ def test_login_issues_a_new_session_id(client, db_session, login):
 
 def test_browsing_signed_in_does_not_rewrite_the_session(client, db_session, login):
     """The session is stored when it changes, not again (with a new cookie) on every page."""
-    login(make_member())
+    user = make_member()
+    db_session.commit()
+    login(user)
     client.get("/me/bookings/")  # the sign-in's flash is shown and cleared: a change
     for path in ("/", "/events/", "/me/bookings/"):
         response = client.get(path)
@@ -162,3 +164,45 @@ def test_login_next_follows_a_relative_path(client, db_session):
         client, "/login/", {"email": user.email, "password": PASSWORD, "next": "/events/?q=jazz"}
     )
     assert response.headers["Location"] == "/events/?q=jazz"
+
+
+@pytest.fixture
+def transaction_during_hashing(monkeypatch):
+    """Whether the request's session held a transaction (a pooled connection) at each hash."""
+    from eventmate.auth import services
+
+    seen = []
+    for name in ("password_matches", "hash_password"):
+        real = getattr(services, name)
+
+        def spy(*args, real=real):
+            seen.append(db.session().in_transaction())
+            return real(*args)
+
+        monkeypatch.setattr(services, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "wrong password here"])
+def test_login_holds_no_database_connection_while_checking_the_password(
+    client, db_session, transaction_during_hashing, password
+):
+    make_member(email="grace@example.com", display_name="Grace")
+    db_session.commit()
+    transaction_during_hashing.clear()  # the factory's own hash
+
+    response = post_form(client, "/login/", {"email": "grace@example.com", "password": password})
+
+    assert response.status_code == (302 if password == PASSWORD else 400)
+    assert transaction_during_hashing == [False]
+    if password == PASSWORD:
+        assert "Grace" in client.get("/").get_data(as_text=True)
+
+
+def test_registering_holds_no_database_connection_while_hashing(
+    client, db_session, transaction_during_hashing
+):
+    response = register(client, email="new@example.com")
+    assert response.status_code == 302
+    assert transaction_during_hashing == [False]
+    assert db.session.scalar(select(User).where(User.email == "new@example.com")) is not None
