@@ -108,7 +108,7 @@ def make_booking(event: Event, quantity: int = 1, **fields) -> Booking:
 
 
 def make_member(password: str = "correct horse battery staple", **fields) -> User:
-    """A user who can log in with `password` (a real scrypt hash: slower than make_user)."""
+    """A user who can log in with `password` (a real Argon2id hash: slower than make_user)."""
     from eventmate.auth.services import hash_password
 
     return make_user(password_hash=hash_password(password), **fields)

@@ -23,7 +23,7 @@ def test_register_creates_a_normalised_account_and_logs_in(client, db_session):
     assert response.status_code == 302
     user = db.session.scalar(select(User))
     assert user.email == "ada@example.com"
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("$argon2id$")
     assert PASSWORD not in user.password_hash
     home = client.get("/").get_data(as_text=True)
     assert "Ada Lovelace" in home
@@ -206,3 +206,26 @@ def test_registering_holds_no_database_connection_while_hashing(
     assert response.status_code == 302
     assert transaction_during_hashing == [False]
     assert db.session.scalar(select(User).where(User.email == "new@example.com")) is not None
+
+
+@pytest.mark.parametrize("method", ["scrypt", "pbkdf2:sha256"])
+def test_an_older_werkzeug_hash_signs_in_and_is_upgraded_to_argon2id(client, db_session, method):
+    from werkzeug.security import generate_password_hash
+
+    user = make_member(email="old@example.com")
+    user.password_hash = generate_password_hash(PASSWORD, method=method)
+    db_session.commit()
+
+    wrong = post_form(client, "/login/", {"email": "old@example.com", "password": "not it at all"})
+    assert wrong.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash.startswith(method.split(":")[0])
+
+    response = post_form(client, "/login/", {"email": "old@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    db.session.expire_all()
+    upgraded = db.session.get(User, user.id).password_hash
+    assert upgraded.startswith("$argon2id$")
+    post_form(client, "/", {}, action="/logout/")
+    again = post_form(client, "/login/", {"email": "old@example.com", "password": PASSWORD})
+    assert again.status_code == 302

@@ -112,7 +112,7 @@ def test_users_create_prompts_for_a_password(runner, db_session):
     user = db.session.scalar(select(User).where(User.email == "host@example.com"))
     assert user.is_host
     assert not user.is_admin
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("$argon2id$")
 
 
 def test_users_create_admin_is_also_a_host(runner, db_session):

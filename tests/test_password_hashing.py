@@ -61,6 +61,6 @@ def test_a_burst_of_logins_hashes_one_password_at_a_time(as_under_gevent):
 
 def test_hashes_made_in_the_pool_verify(as_under_gevent):
     password_hash = hashing.hash_password("correct horse battery")
-    assert password_hash.startswith("scrypt:")
+    assert password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert hashing.password_matches(password_hash, "correct horse battery")
     assert not hashing.password_matches(password_hash, "wrong horse battery")

@@ -66,7 +66,7 @@ def test_the_cached_member_still_loads_what_is_not_cached(app, client, mina, cou
         member = load_user(str(mina.id))
         assert member.display_name == "Mina Member"
         assert user_queries(counter) == []
-        assert member.password_hash.startswith("scrypt")  # loaded when asked for
+        assert member.password_hash.startswith("$argon2id$")  # loaded when asked for
         assert len(user_queries(counter)) == 1
 
 

@@ -46,7 +46,7 @@ def ensure_accounts(
 ) -> AccountsResult:
     """Create or reset the load-test accounts; give each host `events_per_host` upcoming
     listings taken from other hosts. One commit."""
-    # One hash for all: the same password, and scrypt costs ~0.1 s per hash.
+    # One hash for all: the same password, and a hash costs ~20 ms of CPU.
     password_hash = hash_password(password)
     wanted = {member_email(n): False for n in range(1, members + 1)}
     wanted |= {host_email(n): True for n in range(1, hosts + 1)}
