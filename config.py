@@ -52,6 +52,7 @@ class Config:
 
     EVENTS_PER_PAGE = 20
     REVIEWS_PER_PAGE = 10
+    BOOKINGS_PER_PAGE = 20  # each list on "My bookings"
     HOME_UPCOMING_LIMIT = 12
     HOME_TOP_CITIES = 8
     SEARCH_QUERY_MAX_LENGTH = 200

@@ -157,6 +157,35 @@ def test_my_bookings_lists_upcoming_and_past(client, db_session, member):
     assert "Someone Else" not in page
 
 
+def test_my_bookings_shows_each_list_a_page_at_a_time(app, client, db_session, member):
+    app.config["BOOKINGS_PER_PAGE"] = 3
+    for day in range(1, 8):  # 7 upcoming: pages of 3, 3, 1
+        make_booking(make_event(title=f"Show {day:02d}", starts_at=now() + timedelta(days=day)),
+                     user=member)  # fmt: skip
+    for day in range(1, 5):  # 4 past: pages of 3, 1
+        make_booking(make_event(title=f"Gone {day:02d}", starts_at=now() - timedelta(days=day)),
+                     user=member)  # fmt: skip
+    db_session.commit()
+
+    def shown(url):
+        page = html.unescape(client.get(url).get_data(as_text=True))
+        upcoming, past = page.split('id="past-heading"')
+        return re.findall(r"Show \d+", upcoming), re.findall(r"Gone \d+", past), page
+
+    upcoming, past, page = shown("/me/bookings/")
+    assert upcoming == ["Show 01", "Show 02", "Show 03"]  # soonest first
+    assert past == ["Gone 01", "Gone 02", "Gone 03"]  # most recent first
+    assert 'href="/me/bookings/?upcoming=2"' in page
+    assert 'href="/me/bookings/?past=2"' in page
+
+    upcoming, past, page = shown("/me/bookings/?upcoming=3&past=2")
+    assert (upcoming, past) == (["Show 07"], ["Gone 04"])
+    assert 'href="/me/bookings/?upcoming=2&past=2"' in page  # the other list stays put
+
+    upcoming, past, _ = shown("/me/bookings/?upcoming=99&past=nonsense")
+    assert (upcoming, past) == (["Show 07"], ["Gone 01", "Gone 02", "Gone 03"])
+
+
 def test_my_bookings_needs_login(client, db_session):
     response = client.get("/me/bookings/")
     assert response.status_code == 302
@@ -219,7 +248,12 @@ def test_a_started_event_cannot_be_cancelled(client, db_session, member):
     assert seats_booked(event) == 2
 
 
-@pytest.mark.parametrize("url", ["/me/bookings/", "/bookings/BUDG-ET22/"])
+# After loading the member: My bookings, both lists' counts and a page of each; a booking,
+# the booking with its event.
+PAGE_BUDGETS = {"/me/bookings/": 4, "/bookings/BUDG-ET22/": 2}
+
+
+@pytest.mark.parametrize("url", list(PAGE_BUDGETS))
 @pytest.mark.parametrize("rows", [1, 30])
 def test_booking_pages_query_budget(client, db_session, member, count_queries, url, rows):
     for n in range(rows):
@@ -227,9 +261,11 @@ def test_booking_pages_query_budget(client, db_session, member, count_queries, u
             make_event(), user=member, reference="BUDG-ET22" if n == 0 else f"BUDG-X{n:03d}"
         )
     db_session.commit()
+    make_booking(make_event(starts_at=now() - timedelta(days=1)), user=member)  # a past one
+    db_session.commit()
     with count_queries() as counter:
         assert client.get(url).status_code == 200
-    assert counter.count <= 2, "\n".join(counter.statements)
+    assert counter.count <= PAGE_BUDGETS[url], "\n".join(counter.statements)
 
 
 # The event, the repeat-submission check, the seats, the booking row: nothing read back after

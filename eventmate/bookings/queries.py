@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from eventmate.extensions import db
@@ -28,8 +29,8 @@ def booking_for_user(reference: str, user_id: int) -> Booking | None:
     return db.session.scalar(query)
 
 
-def bookings_for_user(user_id: int, now: datetime) -> tuple[list[Booking], list[Booking]]:
-    """(upcoming soonest first, past most recent first): budget 1 query."""
+def all_bookings_for_user(user_id: int) -> list[Booking]:
+    """Every booking of the member, by start (the calendar feed): budget 1 query."""
     query = (
         select(Booking)
         .join(Booking.event)
@@ -38,7 +39,53 @@ def bookings_for_user(user_id: int, now: datetime) -> tuple[list[Booking], list[
         .where(Booking.user_id == user_id)
         .order_by(Event.starts_at, Booking.id)
     )
-    bookings = list(db.session.scalars(query))
-    upcoming = [b for b in bookings if b.event.starts_at > now]
-    past = [b for b in reversed(bookings) if b.event.starts_at <= now]
-    return upcoming, past
+    return list(db.session.scalars(query))
+
+
+@dataclass
+class BookingsPage:
+    bookings: list[Booking]
+    page: int
+    pages: int
+
+
+def bookings_for_user(
+    user_id: int, now: datetime, upcoming_page: int, past_page: int, per_page: int
+) -> tuple[BookingsPage, BookingsPage]:
+    """A page of upcoming bookings (soonest first) and one of past ones (most recent first).
+
+    Budget: 3 queries (both counts, then each non-empty page), whatever the number of
+    bookings; a member who books every week would otherwise get an ever longer page.
+    Page numbers past the end show the last page.
+    """
+    upcoming_condition = Event.starts_at > now
+    counts = db.session.execute(
+        select(func.count().filter(upcoming_condition), func.count().filter(~upcoming_condition))
+        .select_from(Booking)
+        .join(Booking.event)
+        .where(Booking.user_id == user_id)
+    ).one()
+    return (
+        _page(user_id, upcoming_condition, [Event.starts_at, Booking.id], counts[0],
+              upcoming_page, per_page),
+        _page(user_id, ~upcoming_condition, [Event.starts_at.desc(), Booking.id.desc()],
+              counts[1], past_page, per_page),
+    )  # fmt: skip
+
+
+def _page(user_id: int, condition, ordering: list, total: int, page: int, per_page: int):
+    pages = max(1, -(-total // per_page))
+    page = min(page, pages)
+    if not total:
+        return BookingsPage([], page, pages)
+    query = (
+        select(Booking)
+        .join(Booking.event)
+        .join(Event.city)
+        .options(contains_eager(Booking.event).contains_eager(Event.city))
+        .where(Booking.user_id == user_id, condition)
+        .order_by(*ordering)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return BookingsPage(list(db.session.scalars(query)), page, pages)

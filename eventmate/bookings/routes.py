@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from eventmate.bookings import bp, queries
@@ -16,6 +16,7 @@ from eventmate.bookings.services import (
     parse_quantity,
 )
 from eventmate.calendars.feeds import feed_key
+from eventmate.pagination import page_number
 from eventmate.security import limits
 
 
@@ -70,14 +71,32 @@ def cancel(reference: str):
 @login_required
 def mine():
     now = datetime.now(UTC)
-    upcoming, past = queries.bookings_for_user(current_user.id, now)
+    upcoming, past = queries.bookings_for_user(
+        current_user.id,
+        now,
+        page_number(request.args.get("upcoming")),
+        page_number(request.args.get("past")),
+        current_app.config["BOOKINGS_PER_PAGE"],
+    )
+
+    def page_url(**pages: int) -> str:
+        """This page with one list moved to another page (the other list's page kept)."""
+        numbers = {"upcoming": upcoming.page, "past": past.page, **pages}
+        return url_for("bookings.mine", **{name: n for name, n in numbers.items() if n > 1})
+
     feed_url = url_for(
         "calendars.bookings_ics",
         key=feed_key(current_user.id, current_app.config["SECRET_KEY"]),
         _external=True,
     )
     return render_template(
-        "bookings/mine.html", upcoming=upcoming, past=past, now=now, feed_url=feed_url
+        "bookings/mine.html",
+        upcoming=upcoming,
+        past=past,
+        upcoming_url=lambda number: page_url(upcoming=number),
+        past_url=lambda number: page_url(past=number),
+        now=now,
+        feed_url=feed_url,
     )
 
 

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Response, abort, current_app, request
 from flask_login import current_user
 
-from eventmate.bookings.queries import bookings_for_user
+from eventmate.bookings.queries import all_bookings_for_user
 from eventmate.calendars import bp
 from eventmate.calendars.feeds import bookings_calendar, event_calendar, user_id_from_feed_key
 from eventmate.events import queries as event_queries
@@ -31,8 +29,8 @@ def bookings_ics():
     user = _feed_owner()
     if user is None:
         abort(404)
-    upcoming, past = bookings_for_user(user.id, datetime.now(UTC))
-    response = _ics(bookings_calendar(upcoming + past, user.display_name), "bookings.ics")
+    bookings = all_bookings_for_user(user.id)
+    response = _ics(bookings_calendar(bookings, user.display_name), "bookings.ics")
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
