@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload
 
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import all_cities as all_cities
@@ -263,7 +263,7 @@ def _ordering(sort: str, rank) -> list:
     return [Event.starts_at, Event.id]
 
 
-# --- detail: budget 4 queries (event, images, rating summary, review page) ------------------
+# --- detail: budget 3 queries (event with its images, rating summary, review page) ----------
 
 
 @dataclass
@@ -273,16 +273,18 @@ class RatingSummary:
 
 
 def build_event_by_slug(slug: str) -> Select:
-    """The event with city and host; its images come from a second query (selectinload)."""
+    """The event with city, host and images in one query: a row per image (a handful), each
+    repeating the event; the ORM folds them back into one event."""
     return (
         select(Event)
         .where(Event.slug == slug, Event.is_active.is_(True))
-        .options(joinedload(Event.city), joinedload(Event.host), selectinload(Event.images))
+        .options(joinedload(Event.city), joinedload(Event.host), joinedload(Event.images))
     )
 
 
 def active_event_by_slug(slug: str) -> Event | None:
-    return db.session.scalars(build_event_by_slug(slug)).first()
+    events = db.session.scalars(build_event_by_slug(slug)).unique().all()  # every image row
+    return events[0] if events else None
 
 
 def build_rating_summary(event_id: int) -> Select:
