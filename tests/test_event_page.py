@@ -164,3 +164,15 @@ def test_past_event_page_still_shows_but_cannot_be_booked(client, db_session):
     assert "This event has already started." in page
     assert ">Book</button>" not in page
     assert "Log in to book" not in page
+
+
+def test_event_page_shows_every_image_in_order(client, db_session):
+    event = make_event()
+    for position, alt in ((2, "Third"), (0, "First"), (1, "Second")):
+        make_image(event, position=position, alt_text=f"{alt} picture")
+    db_session.commit()
+
+    page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+
+    shown = [page.index(f'alt="{alt} picture"') for alt in ("First", "Second", "Third")]
+    assert shown == sorted(shown)
