@@ -1,9 +1,11 @@
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import url_for
 
 from tests.factories import make_city, make_event, now
 
@@ -284,3 +286,14 @@ def test_category_landing_page_ignores_a_conflicting_category_param(client, db_s
 def test_unknown_city_or_category_landing_is_404(client, db_session):
     assert client.get("/cities/atlantis/").status_code == 404
     assert client.get("/categories/knitting/").status_code == 404
+
+
+def test_every_card_links_to_its_own_event_page(app, client, db_session):
+    events = [make_event(starts_at=now() + timedelta(days=n + 1)) for n in range(3)]
+    db_session.commit()
+
+    page = client.get("/events/").get_data(as_text=True)
+
+    links = re.findall(r'class="card-link" href="([^"]+)"', page)
+    with app.test_request_context():
+        assert links == [url_for("events.detail", slug=event.slug) for event in events]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Index, String
@@ -20,7 +21,14 @@ class City(db.Model):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone_named(self.timezone)
 
     def __repr__(self) -> str:
         return f"<City {self.slug}>"
+
+
+@cache
+def zone_named(key: str) -> ZoneInfo:
+    """The zone, kept for good. ZoneInfo itself keeps only the last 8 zones for sure: a results
+    page with events in more zones than that read zone files from disk on every page."""
+    return ZoneInfo(key)
