@@ -145,8 +145,8 @@ def top_cities(now: datetime, limit: int, cache_seconds: int) -> list[tuple[City
 
 
 # --- search: budget 3 queries (cities, count, page) -----------------------------------------
-# The page query counts the matches too, unless the count is cached (2 with the cities); a
-# page past the end costs one more, while the cities are not cached.
+# A relevance-ranked text search counts in its page query (2); a page past its end costs one
+# more, while the cities are not cached.
 
 
 def _search_conditions(filters: SearchFilters, now: datetime) -> tuple[list, object]:
@@ -196,49 +196,35 @@ def build_search_page(
     return query.add_columns(page_ids.c.total) if with_total else query
 
 
-def _count_key(filters: SearchFilters) -> str:
-    return "search-count:" + urlencode(sorted(filters.params(page="", sort="").items()))
-
-
-def cached_search_total(filters: SearchFilters, cache_seconds: int) -> tuple[int | None, list]:
-    """(the kept number of matches or None, the listing versions to store a new one under).
-
-    Every page and sort order of a search shares one count, and broad counts are the slow
-    part (all upcoming events: 9 ms on the 100k-event data set), so it is kept for
-    `cache_seconds`, and dropped at once when listings change (the page cache's version
-    token)."""
+def search_total(filters: SearchFilters, now: datetime, cache_seconds: int = 0) -> int:
+    """Matches of the filters. Every page and sort order of a search shares one count, and
+    broad counts are the slow part (all upcoming events: 9 ms on the 100k-event data set), so
+    it is kept for `cache_seconds`, and dropped at once when listings change (the page
+    cache's version token)."""
     if not cache_seconds:
-        return None, []
-    cached, *versions = cache.get_many(_count_key(filters), *listing_version_keys(bool(filters.q)))
+        return db.session.scalar(build_search_count(filters, now))
+    key = "search-count:" + urlencode(sorted(filters.params(page="", sort="").items()))
+    cached, *versions = cache.get_many(key, *listing_version_keys(bool(filters.q)))
     if cached is not None and cached[0] == versions:
-        return cached[1], versions
-    return None, versions
-
-
-def _keep_search_total(filters, total: int, versions: list, cache_seconds: int) -> None:
-    if cache_seconds:
-        cache.set(_count_key(filters), (versions, total), timeout=cache_seconds)
+        return cached[1]
+    total = db.session.scalar(build_search_count(filters, now))
+    cache.set(key, (versions, total), timeout=cache_seconds)
+    return total
 
 
 def search_events(
     filters: SearchFilters, now: datetime, per_page: int, cache_seconds: int = 0
 ) -> SearchResults:
-    """Budget: 1 query for a first page or a kept count, else 2 (count, page)."""
-    total, versions = cached_search_total(filters, cache_seconds)
-    if total is None and filters.page == 1:
-        # Not counted yet: the page query counts the matches in the same pass (a window
-        # count), one round trip instead of two. Later pages count first, so that one past
-        # the end (no rows) costs no third query.
-        query = build_search_page(filters, now, 1, per_page, with_total=True)
+    if filters.q and filters.sort == "relevance":
+        # Ranking reads every match anyway, so the page query counts them too: one pass over
+        # the matches instead of two. No rows means no matches or a page past the end.
+        query = build_search_page(filters, now, filters.page, per_page, with_total=True)
         rows = db.session.execute(query).all()
-        total = rows[0].total if rows else 0
-        _keep_search_total(filters, total, versions, cache_seconds)
-        cards = [EventCard(event, cover_url) for event, cover_url, _total in rows]
-        return SearchResults(cards, total, 1, per_page)
-    if total is None:
-        total = db.session.scalar(build_search_count(filters, now))
-        _keep_search_total(filters, total, versions, cache_seconds)
+        if rows:
+            cards = [EventCard(event, cover_url) for event, cover_url, _total in rows]
+            return SearchResults(cards, rows[0].total, filters.page, per_page)
 
+    total = search_total(filters, now, cache_seconds)
     pages = max(1, -(-total // per_page))
     page = filters.page
     if page > pages:
