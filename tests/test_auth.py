@@ -1,5 +1,6 @@
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from eventmate.extensions import db
 from eventmate.models import User
@@ -208,13 +209,21 @@ def test_registering_holds_no_database_connection_while_hashing(
     assert db.session.scalar(select(User).where(User.email == "new@example.com")) is not None
 
 
-@pytest.mark.parametrize("method", ["scrypt", "pbkdf2:sha256"])
-def test_an_older_werkzeug_hash_signs_in_and_is_upgraded_to_argon2id(client, db_session, method):
+def make_old_account(method: str) -> User:
     from werkzeug.security import generate_password_hash
 
     user = make_member(email="old@example.com")
     user.password_hash = generate_password_hash(PASSWORD, method=method)
-    db_session.commit()
+    db.session.commit()
+    return user
+
+
+@pytest.mark.parametrize("method", ["scrypt", "pbkdf2:sha256"])
+def test_an_older_werkzeug_hash_signs_in_and_is_upgraded_to_argon2id(
+    client, db_session, transaction_during_hashing, method
+):
+    user = make_old_account(method)
+    transaction_during_hashing.clear()
 
     wrong = post_form(client, "/login/", {"email": "old@example.com", "password": "not it at all"})
     assert wrong.status_code == 400
@@ -226,6 +235,28 @@ def test_an_older_werkzeug_hash_signs_in_and_is_upgraded_to_argon2id(client, db_
     db.session.expire_all()
     upgraded = db.session.get(User, user.id).password_hash
     assert upgraded.startswith("$argon2id$")
+    # checking the wrong and the right password, then the new hash: never with a connection
+    assert transaction_during_hashing == [False, False, False]
     post_form(client, "/", {}, action="/logout/")
     again = post_form(client, "/login/", {"email": "old@example.com", "password": PASSWORD})
     assert again.status_code == 302
+
+
+def test_a_hash_upgrade_that_cannot_be_stored_still_signs_in(client, db_session, monkeypatch):
+    user = make_old_account("scrypt")
+    real_commit, commits = db.session.commit, []
+
+    def commit_failing_the_upgrade():
+        commits.append(1)
+        if len(commits) == 2:  # the first ends the lookup's transaction; then the upgrade
+            raise OperationalError("UPDATE users", {}, Exception("statement timeout"))
+        real_commit()
+
+    monkeypatch.setattr(db.session, "commit", commit_failing_the_upgrade)
+    response = post_form(client, "/login/", {"email": "old@example.com", "password": PASSWORD})
+    monkeypatch.undo()
+
+    assert response.status_code == 302
+    assert len(commits) >= 2
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash.startswith("scrypt:")  # next time

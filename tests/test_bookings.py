@@ -157,8 +157,8 @@ def test_my_bookings_lists_upcoming_and_past(client, db_session, member):
     assert "Someone Else" not in page
 
 
-def test_my_bookings_shows_each_list_a_page_at_a_time(app, client, db_session, member):
-    app.config["BOOKINGS_PER_PAGE"] = 3
+def test_my_bookings_shows_each_list_a_page_at_a_time(app, client, db_session, member, monkeypatch):
+    monkeypatch.setitem(app.config, "BOOKINGS_PER_PAGE", 3)
     for day in range(1, 8):  # 7 upcoming: pages of 3, 3, 1
         make_booking(make_event(title=f"Show {day:02d}", starts_at=now() + timedelta(days=day)),
                      user=member)  # fmt: skip

@@ -3,7 +3,9 @@
 Argon2id with OWASP's first recommended setting (19 MiB, 2 passes, 1 lane) costs ~21 ms of
 CPU per hash here; werkzeug's scrypt (N=2^15, below OWASP's scrypt minimum of 2^17) cost
 ~97 ms. Accounts hashed with werkzeug (scrypt, pbkdf2) still sign in, and their hash is
-replaced with an Argon2id one when they do.
+replaced with an Argon2id one when they do. Until then a wrong password for such an account
+takes longer than one for an unknown email (checked against an Argon2id dummy): an account
+not yet upgraded can be told from no account by timing (README, Security).
 
 A hash releases the GIL. Inline, it would stop every other request of the worker; in
 gevent's default thread pool (10 threads) a burst of logins (500 load-test users starting in

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import ObjectDeletedError
 from zxcvbn import zxcvbn
 
@@ -13,6 +15,8 @@ from eventmate.auth.hashing import hash_password as hash_password
 from eventmate.auth.hashing import needs_rehash, password_matches
 from eventmate.extensions import db
 from eventmate.models import User, normalise_email
+
+logger = logging.getLogger(__name__)
 
 MIN_PASSWORD_LENGTH = 10
 # Long enough for any passphrase, short enough that hashing it is not a denial of service.
@@ -63,7 +67,7 @@ def create_user(
 ) -> User:
     email = clean_email(email)
     check_password(password, email, display_name or "")
-    # Hashed before any query, so no pooled connection waits with it (see release_connection).
+    release_connection()  # e.g. a signed-in session's user was loaded: not held while hashing
     password_hash = hash_password(password)
     if user_by_email(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
@@ -92,21 +96,28 @@ def authenticate(email: str, password: str) -> User | None:
     release_connection()
     if not password_matches(password_hash, password) or user is None:
         return None
+    # An older (werkzeug) hash is replaced once its password is known; hashed here, before
+    # the user is read again, so that no connection is held meanwhile either.
+    new_hash = hash_password(password) if needs_rehash(password_hash) else None
     try:
         if not user.is_active:  # reloaded: the account as it is now
             return None
     except ObjectDeletedError:  # removed while its password was being checked
         return None
-    if needs_rehash(password_hash):
-        _upgrade_hash(user, password)
+    if new_hash and user.password_hash == password_hash:  # not changed meanwhile
+        _store_upgraded_hash(user, new_hash)
     return user
 
 
-def _upgrade_hash(user: User, password: str) -> None:
-    """An older (werkzeug) hash is replaced with an Argon2id one once its password is known."""
-    new_hash = hash_password(password)
-    user.password_hash = new_hash
-    db.session.commit()
+def _store_upgraded_hash(user: User, new_hash: str) -> None:
+    """Optional work: if it fails, the member still signs in (and is upgraded next time)."""
+    user_id = user.id
+    try:
+        user.password_hash = new_hash
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        logger.warning("could not store the upgraded password hash of user %s", user_id)
 
 
 def release_connection() -> None:
