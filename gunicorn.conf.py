@@ -80,9 +80,14 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 def when_ready(server):
-    """Before the first fork: let timers the preloaded app started (the rate limiter's
-    in-memory fallback schedules one) run out here. Copied into each worker half-way, each
-    died there with a KeyError traceback in the log at every worker start."""
+    """Before the first fork: compile the templates once for every worker to inherit, and let
+    timers the preloaded app started (the rate limiter's in-memory fallback schedules one) run
+    out here. Copied into each worker half-way, each died there with a KeyError traceback in
+    the log at every worker start."""
+    if preload_app:
+        from eventmate.warmup import compile_templates
+
+        compile_templates(server.app.wsgi())
     if worker_class == "gevent" and preload_app:
         import gevent
 

@@ -1,0 +1,41 @@
+"""Templates compiled once before the workers fork (gunicorn's when_ready, preload_app)."""
+
+import pytest
+
+from eventmate.warmup import compile_templates
+from tests.factories import make_event
+
+
+@pytest.fixture
+def compiling(app, monkeypatch):
+    """The templates compiled from here on (Jinja compiles on a template's first load)."""
+    compiled = []
+    real_compile = app.jinja_env.compile
+
+    def spy(source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return real_compile(source, name, *args, **kwargs)
+
+    monkeypatch.setattr(app.jinja_env, "compile", spy)
+    return compiled
+
+
+def test_compiled_templates_are_not_compiled_again_by_pages(app, client, db_session, compiling):
+    event = make_event()
+    db_session.commit()
+    app.jinja_env.cache.clear()  # as in a freshly started process
+
+    count = compile_templates(app)
+    assert count >= 20
+    assert "events/search.html" in compiling
+    compiling.clear()
+
+    for path in ("/", "/events/", f"/events/{event.slug}/", "/login/", "/no-such-page/"):
+        client.get(path)
+    assert compiling == []
+
+
+def test_without_it_the_first_pages_compile_their_templates(app, client, db_session, compiling):
+    app.jinja_env.cache.clear()
+    client.get("/events/")
+    assert "events/search.html" in compiling
