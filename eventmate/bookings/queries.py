@@ -19,27 +19,24 @@ def event_to_book(slug: str) -> Event | None:
 
 def booking_for_user(reference: str, user_id: int) -> Booking | None:
     """The user's own booking with this reference; another user's is None (a 404)."""
-    query = (
-        select(Booking)
-        .join(Booking.event)
-        .join(Event.city)
-        .options(contains_eager(Booking.event).contains_eager(Event.city))
-        .where(Booking.reference == reference, Booking.user_id == user_id)
-    )
-    return db.session.scalar(query)
+    return db.session.scalar(_with_events(user_id).where(Booking.reference == reference))
 
 
 def all_bookings_for_user(user_id: int) -> list[Booking]:
     """Every booking of the member, by start (the calendar feed): budget 1 query."""
-    query = (
+    query = _with_events(user_id).order_by(Event.starts_at, Booking.id)
+    return list(db.session.scalars(query))
+
+
+def _with_events(user_id: int):
+    """The member's bookings, each with its event and the event's city."""
+    return (
         select(Booking)
         .join(Booking.event)
         .join(Event.city)
         .options(contains_eager(Booking.event).contains_eager(Event.city))
         .where(Booking.user_id == user_id)
-        .order_by(Event.starts_at, Booking.id)
     )
-    return list(db.session.scalars(query))
 
 
 @dataclass
@@ -79,11 +76,8 @@ def _page(user_id: int, condition, ordering: list, total: int, page: int, per_pa
     if not total:
         return BookingsPage([], page, pages)
     query = (
-        select(Booking)
-        .join(Booking.event)
-        .join(Event.city)
-        .options(contains_eager(Booking.event).contains_eager(Event.city))
-        .where(Booking.user_id == user_id, condition)
+        _with_events(user_id)
+        .where(condition)
         .order_by(*ordering)
         .limit(per_page)
         .offset((page - 1) * per_page)
