@@ -32,6 +32,10 @@ def allowed_networks(value: str) -> list[IPv4Network | IPv6Network]:
         raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {error}") from None
 
 
+def _listed(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the usual spellings of a PostgreSQL URL and pin the psycopg2 driver.
 
@@ -143,6 +147,14 @@ class Config:
         settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
         # How many proxies (load balancer, nginx) sit in front; 0 trusts no X-Forwarded-*.
         settings["PROXY_FIX_HOPS"] = int(environ.get("PROXY_FIX_HOPS", "0"))
+        # The edges' purge listeners (http://host:port, comma-separated): an event's page is
+        # purged there after every change it shows (eventmate/pagecache/edge.py).
+        settings["EDGE_PURGE_URLS"] = _listed(environ.get("EDGE_PURGE_URLS", ""))
+        # Host names the site is served under, whose cached pages are purged; the host a
+        # change was made through is purged too.
+        settings["SITE_HOSTS"] = [host.lower() for host in _listed(environ.get("SITE_HOSTS", ""))]
+        if "RATELIMIT_DEFAULT" in environ:  # empty: the edge limits requests per IP instead
+            settings["RATELIMIT_DEFAULT"] = environ["RATELIMIT_DEFAULT"]
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
                 "pool_pre_ping": True,
@@ -233,7 +245,8 @@ class TestConfig(Config):
             or f"sqlite:///{instance_path}/eventmate-test.db",
             "SECRET_KEY": "test-secret-key-not-for-production-use",
         }
-        for name in ("REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS"):
+        passed = ("REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS", "EDGE_PURGE_URLS", "SITE_HOSTS")
+        for name in passed:
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]
         settings = super().settings_from_env(test_env, instance_path)

@@ -13,8 +13,6 @@ from config import Config, config_from_env
 
 
 def create_app(config_class: type[Config] | None = None, instance_path: str | None = None) -> Flask:
-    from eventmate import admission
-
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     config_class = config_class or config_from_env()
     os.makedirs(app.instance_path, exist_ok=True)
@@ -28,7 +26,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
     register_error_handlers(app)
     register_commands(app)
     register_shell_context(app)
-    admission.init_app(app)  # last: the gate wraps every other middleware
+    register_middleware(app)
     return app
 
 
@@ -60,9 +58,16 @@ def register_extensions(app: Flask) -> None:
     init_login_manager(app)
     limiter.init_app(app)
     storage.init_app(app)
-    pagecache.init_app(app)  # after the limiter, inside ProxyFix (security)
+    pagecache.init_app(app)
     security.init_app(app)
     assets.init_app(app)
+
+
+def register_middleware(app: Flask) -> None:
+    """Last: ProxyFix and compression, whose place in the order matters (eventmate/middleware)."""
+    from eventmate import middleware
+
+    middleware.init_app(app)
 
 
 def register_url_converters(app: Flask) -> None:

@@ -33,23 +33,20 @@ def init_app(app: Flask) -> None:
     # Both extensions keep their settings on the instance (see Talisman in eventmate/security),
     # so each app gets its own instead of sharing one from extensions.py.
     compress = Compress()
-    app.config["COMPRESS_REGISTER"] = False  # registered below, wrapped
+    app.config["COMPRESS_REGISTER"] = False  # registered by eventmate/middleware.py, wrapped
     compress.init_app(app)
     app.extensions["compress"] = compress
-    # Compression must be the last after_request to run (Flask runs them last-registered
-    # first): whatever sets an ETag or changes the body has to come before it.
-    app.after_request_funcs.setdefault(None, []).insert(0, _negotiated(compress))
-
     load_manifest(app)
     app.view_functions["static"] = static_file
 
 
-def _negotiated(compress: Compress) -> Callable[[Response], Response]:
+def compression(app: Flask) -> Callable[[Response], Response]:
     """Flask-Compress's after_request, shown only the encoding we negotiated.
 
     Flask-Compress 1.25 compresses with an encoding the client refused (`br;q=0`) when it is
     the only one named, so it gets our choice (or `identity`) instead of the raw header.
     """
+    compress = app.extensions["compress"]
 
     def compress_response(response: Response) -> Response:
         if response.is_streamed and hasattr(response.response, "close"):

@@ -6,6 +6,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -29,6 +30,15 @@ def gunicorn_server(
     instance_path: str, extra_env: dict | None = None, workers: int = 4
 ) -> Iterator[str]:
     """gunicorn serving wsgi:app with the test configuration; yields its base URL."""
+    with gunicorn_process(instance_path, extra_env, workers) as process:
+        yield process.base_url
+
+
+@contextmanager
+def gunicorn_process(
+    instance_path: str, extra_env: dict | None = None, workers: int = 4
+) -> Iterator[subprocess.Popen]:
+    """As gunicorn_server, yielding the master process (its URL in `.base_url`)."""
     port = free_port()
     env = {
         **os.environ,
@@ -49,7 +59,7 @@ def gunicorn_server(
         "--log-level", "warning",
     ]  # fmt: skip
     with _serving(command, env, port) as process:
-        yield process.base_url
+        yield process
 
 
 @contextmanager
@@ -106,16 +116,23 @@ def _wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) ->
 
 
 class Browser:
-    """Cookies and CSRF tokens, one new connection per request (as separate clients are)."""
+    """Cookies and CSRF tokens, one new connection per request (as separate clients are).
+    An https base is verified against `cafile` (a test's own self-signed certificate)."""
 
-    def __init__(self, base: str, headers: dict | None = None) -> None:
+    def __init__(self, base: str, headers: dict | None = None, cafile: str | None = None) -> None:
         parts = urllib.parse.urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
+        self.tls = ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None
         self.cookies: dict[str, str] = {}
         self.headers = headers or {}  # sent with every request
 
+    def connect(self) -> http.client.HTTPConnection:
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=60, context=self.tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=60)
+
     def request(self, method: str, path: str, form: dict | None = None, headers=None):
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        connection = self.connect()
         headers = {
             "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
             **self.headers,

@@ -104,14 +104,15 @@ def test_bookings_and_seats_are_counted(client, db_session):
     )
 
 
-def test_page_cache_hits_and_misses_are_counted(app, client, db_session):
+def test_page_cache_hits_and_misses_are_counted(app, client, login, db_session):
     event = make_event()
+    login(make_member())
     db_session.commit()
     app.config["PAGE_CACHE_SECONDS"] = 60
     cache.clear()
     try:
         before = scrape(client)
-        for _ in range(3):
+        for _ in range(3):  # a member's page: the shared part is rendered once
             client.get(f"/events/{event.slug}/")
         after = scrape(client)
     finally:
@@ -119,13 +120,13 @@ def test_page_cache_hits_and_misses_are_counted(app, client, db_session):
         cache.clear()
     lookups = "eventmate_cache_lookups_total"
     assert (
-        metric(after, lookups, kind="page", result="miss")
-        - metric(before, lookups, kind="page", result="miss")
+        metric(after, lookups, kind="member-page", result="miss")
+        - metric(before, lookups, kind="member-page", result="miss")
         == 1
     )
     assert (
-        metric(after, lookups, kind="page", result="hit")
-        - metric(before, lookups, kind="page", result="hit")
+        metric(after, lookups, kind="member-page", result="hit")
+        - metric(before, lookups, kind="member-page", result="hit")
         == 2
     )
 

@@ -125,18 +125,15 @@ def test_public_pages_answer_with_redis_stopped(app, redis_server, tmp_path, mon
         other.config["PAGE_CACHE_SECONDS"] = 60
         client = other.test_client()
         assert client.get("/").status_code == 200
-        assert client.get("/").headers["X-Cache"] == "HIT"
         redis_server.stop()
         for path in ("/", "/events/", "/events/?q=jazz", "/health/live/", "/health/ready/"):
             response = client.get(path)
             assert response.status_code == 200, path
-        assert client.get("/").headers["X-Cache"] == "MISS"  # rendered afresh, not an error
         assert client.get("/health/ready/").json["checks"]["redis"] == "failing"
 
         redis_server.start()
         time.sleep(COOL_DOWN + 0.5)
-        client.get("/")
-        assert client.get("/").headers["X-Cache"] == "HIT"
+        assert client.get("/health/ready/").json["checks"]["redis"] == "ok"
 
 
 def test_sessions_degrade_to_anonymous_and_recover(app, redis_server, tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 
 from eventmate.extensions import cache, db
 from eventmate.models import User
-from eventmate.pagecache.store import bump
+from eventmate.pagecache.versions import bump
 
 CACHED_COLUMNS = ("id", "email", "display_name", "is_host", "is_admin", "is_active", "created_at")
 CHANGED = "eventmate_changed_users"  # session.info key: ids written in this transaction

@@ -30,8 +30,8 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from eventmate.extensions import cache
-from eventmate.pagecache.fastpath import current_entry
 from eventmate.pagecache.keys import CHANGES_AT, entry_seconds, page_key, version_keys
+from eventmate.pagecache.versions import current_entry
 
 EVERY_PAGE = ("nav", "flashes")  # base.html's personal parts
 CAPTURING = "rendering_member_skeleton"  # g attribute: markers instead of personal parts

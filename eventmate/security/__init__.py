@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask, Response, session
 from flask_talisman import Talisman
 
-from eventmate.security.limits import trust_proxies
-
 ONE_YEAR = 365 * 24 * 3600
 
 # Strict: our own files only, no inline script or style, nonces for the rare inline block.
@@ -34,7 +32,6 @@ PERMISSIONS_POLICY = {
 
 
 def init_app(app: Flask) -> None:
-    trust_proxies(app)
     # Talisman keeps its settings on the instance, so one shared object would let the last app
     # configured (say, a production app in a test) decide for all. Each app gets its own; the
     # shared `talisman` in extensions is only used for its stateless per-view decorator.

@@ -8,9 +8,8 @@ from X-Forwarded-For only for the configured number of proxy hops.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import current_app, request
 from flask.wrappers import Response
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventmate.extensions import limiter
 from eventmate.models import normalise_email
@@ -42,9 +41,3 @@ login_per_account = limiter.limit(
 registration = limiter.limit(_setting("REGISTER_LIMIT"), methods=["POST"], scope="register")
 booking = limiter.limit(_setting("BOOKING_LIMIT"), methods=["POST"], scope="booking")
 
-
-def trust_proxies(app: Flask) -> None:
-    """Behind N proxies, take the client IP and scheme from the last N forwarded headers."""
-    hops = app.config["PROXY_FIX_HOPS"]
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)

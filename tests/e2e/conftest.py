@@ -56,7 +56,7 @@ def site(app, tmp_path_factory, request) -> Iterator[Site]:
                     seed()
                     db.session.commit()
                     db.session.remove()
-            # As deployed: anonymous pages come from the page cache.
+            # As deployed: members' pages are assembled from the cached shared part.
             env = {"TEST_DATABASE_URL": url, "TEST_PAGE_CACHE_SECONDS": "60"}
             with gunicorn_server(instance, env, workers=2) as base:
                 yield Site(base, data_app)
