@@ -62,6 +62,16 @@ ensure_chromium() {
   command -v chromium >/dev/null 2>&1 || apt_install chromium
 }
 
+# nginx with the modules the edge loads (deploy/nginx, scripts/serve): cache_purge for the app's
+# purges, brotli_static for the .br static files. Installing Debian's package may also start its
+# stock nginx (port 80, /etc/nginx); ours is separate (`nginx -c instance/edge/nginx.conf`).
+ensure_nginx() {
+  if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] \
+      || [ ! -f /usr/lib/nginx/modules/ngx_http_cache_purge_module.so ]; then
+    apt_install nginx libnginx-mod-http-cache-purge libnginx-mod-http-brotli-static
+  fi
+}
+
 wait_for() {
   local name=$1; shift
   for _ in $(seq 1 60); do

@@ -138,6 +138,8 @@ class Browser:
             **self.headers,
             **(headers or {}),
         }
+        if self.tls is not None:  # Flask-WTF checks, over HTTPS, that a form came from us
+            headers.setdefault("Referer", f"https://{self.host}:{self.port}{path}")
         body = None
         if form is not None:
             body = urllib.parse.urlencode(form)

@@ -1,0 +1,267 @@
+"""The production edge, a real nginx (deploy/nginx/), in front of a real gunicorn: what it
+caches and never caches, its purges, limits, static files, redirects and error pages."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import itertools
+import json
+import re
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+import pytest
+from flask_migrate import upgrade
+
+from eventmate.extensions import db
+from tests.conftest import PASSWORD, app_for_database, fresh_database
+from tests.edge import Edge, edge_server
+from tests.factories import make_event, make_member
+from tests.live import Browser, free_port, gunicorn_process
+from tests.test_static_files import SITE_CSS, static_app
+
+MEMBER = ("mina@example.com", "Mina Member")
+EDGE_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+_client_numbers = itertools.count(1)
+
+
+@dataclass
+class Site:
+    edge: Edge
+    slug: str  # an event with 40 seats
+    static: Path  # the compiled static folder nginx serves
+
+    def browser(self, scheme: str = "https") -> Browser:
+        """A new client, from an address of its own (the per-IP limit is per client)."""
+        ip = f"198.51.100.{next(_client_numbers)}"
+        base = self.edge.https if scheme == "https" else self.edge.http
+        return Browser(base, headers={"X-Forwarded-For": ip}, cafile=self.edge.cert)
+
+
+@pytest.fixture(scope="module")
+def compiled_static() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="eventmate-edge-static-"))
+    folder.chmod(0o755)
+    app = static_app(folder, compile_assets=True)
+    return Path(app.static_folder)
+
+
+@contextmanager
+def serve(url: str, static: Path, app_env: dict | None = None, **edge_settings) -> Iterator[Edge]:
+    """gunicorn (2 workers, test config) on database `url`, behind an edge; the Edge's
+    `.upstream` is gunicorn's master process."""
+    with ExitStack() as stack:
+        instance = tempfile.mkdtemp(prefix="eventmate-edge-instance-")
+        purge_port = free_port()
+        env = {
+            "TEST_DATABASE_URL": url,
+            "TEST_PAGE_CACHE_SECONDS": "60",
+            "TEST_PROXY_FIX_HOPS": "1",
+            "TEST_EDGE_PURGE_URLS": f"http://127.0.0.1:{purge_port}",
+            **(app_env or {}),
+        }
+        upstream = stack.enter_context(gunicorn_process(instance, env, workers=2))
+        media = Path(instance) / "media"
+        media.mkdir(parents=True, exist_ok=True)
+        edge = stack.enter_context(
+            edge_server(upstream.base_url.removeprefix("http://"), str(static), str(media),
+                        purge_port, **edge_settings)
+        )  # fmt: skip
+        edge.upstream = upstream
+        yield edge
+
+
+@pytest.fixture(scope="module")
+def site(app, compiled_static) -> Iterator[Site]:
+    with fresh_database(app) as url, app_for_database(url, tempfile.mkdtemp()) as data_app:
+        with data_app.app_context():
+            upgrade()
+            slug = make_event(title="Harbour Jazz Night", capacity=40).slug
+            make_member(email=MEMBER[0], display_name=MEMBER[1])
+            db.session.commit()
+            db.session.remove()
+        with serve(url, compiled_static, EDGE_RATE="100r/m", EDGE_BURST="30") as edge:
+            yield Site(edge, slug, compiled_static)
+
+
+def cache_status(headers) -> str | None:
+    return headers.get("X-Cache-Status")
+
+
+def seats_left(page: str) -> int:
+    return int(re.search(r"(\d+) of 40 seats left", page).group(1))
+
+
+def raw_get(edge: Edge, path: str, headers: dict) -> http.client.HTTPResponse:
+    context = ssl.create_default_context(cafile=edge.cert)
+    host, port = edge.https.removeprefix("https://").split(":")
+    connection = http.client.HTTPSConnection(host, int(port), timeout=30, context=context)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    response.body = response.read()
+    connection.close()
+    return response
+
+
+def assert_edge_headers(headers) -> None:
+    for name, value in EDGE_HEADERS.items():
+        assert headers.get(name) == value, name
+    assert "camera=()" in headers["Permissions-Policy"]
+    assert headers.get("Server", "nginx") == "nginx"  # no version
+
+
+def test_the_second_anonymous_visit_is_a_hit(site):
+    visitor = site.browser()
+    url = "/events/?q=harbour"
+    first, second = visitor.get(url), visitor.get(url)
+    assert (first[0], second[0]) == (200, 200)
+    assert (cache_status(first[1]), cache_status(second[1])) == ("MISS", "HIT")
+    assert "Harbour Jazz Night" in second[2]
+    assert second[1]["Strict-Transport-Security"]  # the app's own headers, kept
+    assert "Set-Cookie" not in second[1]
+
+
+def test_a_request_with_the_session_cookie_bypasses_the_cache(site):
+    url = "/events/?q=bypass"
+    site.browser().get(url)
+    member = site.browser()
+    member.log_in(*[MEMBER[0], PASSWORD])
+    status, headers, page = member.get(url)
+    assert (status, cache_status(headers)) == (200, "BYPASS")
+    assert MEMBER[1] in page
+    assert headers["Cache-Control"] == "private, no-store"
+
+
+def test_what_is_never_stored(site):
+    visitor = site.browser()
+    for _ in range(2):  # a response with Set-Cookie (the form's CSRF token)
+        status, headers, _ = site.browser().get("/login/")
+        assert status == 200
+        assert "Set-Cookie" in headers
+        assert cache_status(headers) != "HIT"
+    for _ in range(2):  # a 404
+        status, headers, _ = visitor.get("/events/no-such-event/")
+        assert (status, cache_status(headers)) == (404, "MISS")
+    posted = visitor.post("/events/?q=posted", {"q": "x"})  # not a GET
+    assert posted[0] in (400, 405)
+    assert cache_status(visitor.get("/events/?q=posted")[1]) == "MISS"
+    member = site.browser()
+    member.log_in(MEMBER[0], PASSWORD)
+    own = member.get("/me/bookings/")
+    assert (own[0], cache_status(own[1])) == (200, "BYPASS")
+    status, headers, _page = visitor.get("/me/bookings/")  # a personal page, anonymously
+    assert status == 302
+    assert "/login/" in headers["Location"]
+
+
+def test_anonymous_pages_hold_nothing_of_a_member_who_browsed_first(site):
+    member = site.browser()
+    member.log_in(MEMBER[0], PASSWORD)
+    urls = ["/", "/events/", f"/events/{site.slug}/", "/events/?q=night"]
+    for url in urls:
+        assert MEMBER[1] in member.get(url)[2]
+    visitor = site.browser()
+    for url in urls:
+        for _ in range(2):
+            status, headers, page = visitor.get(url)
+            assert status == 200, url
+            assert MEMBER[1] not in page, url
+            assert "csrf_token" not in page, url
+            assert "request_token" not in page, url
+        assert cache_status(headers) == "HIT", url
+
+
+def test_a_booking_refreshes_its_event_page_at_the_edge(site):
+    url = f"/events/{site.slug}/"
+    visitor = site.browser()
+    visitor.get(url)
+    status, headers, page = visitor.get(url)
+    assert cache_status(headers) == "HIT"
+    before = seats_left(page)
+    member = site.browser()
+    member.log_in(MEMBER[0], PASSWORD)
+    fields = member.hidden_fields(url)
+    status, _, _ = member.post(f"/events/{site.slug}/book/", {**fields, "quantity": "2"})
+    assert status in (302, 303)
+    status, headers, page = visitor.get(url)
+    assert cache_status(headers) == "MISS"  # purged
+    assert seats_left(page) == before - 2
+
+
+def test_the_limit_answers_429_in_the_sites_style_but_never_on_health_checks(site):
+    visitor = site.browser()
+    statuses = []
+    for _ in range(40):  # a burst of 30 over 100/minute, all of them cached pages
+        status, headers, page = visitor.get("/events/?q=limit")
+        statuses.append(status)
+    assert statuses[:30] == [200] * 30
+    assert statuses[-1] == 429
+    assert int(headers["Retry-After"]) > 0
+    assert "Too many requests" in page
+    assert "/static/css/site.css" in page
+    assert_edge_headers(headers)
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert {visitor.get("/health/")[0] for _ in range(40)} == {200}
+    plain = site.browser("http")
+    plain.headers = visitor.headers
+    assert {plain.get("/health/live/")[0] for _ in range(10)} == {200}
+
+
+def test_static_files_are_immutable_and_precompressed(site):
+    manifest = json.loads((site.static / "cache_manifest.json").read_text())
+    path = "/static/" + manifest["css/site.css"]
+    for encoding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+        response = raw_get(site.edge, path, {"Accept-Encoding": encoding})
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == encoding
+        assert decode(response.body) == SITE_CSS
+        assert response.headers.get_all("Vary") == ["Accept-Encoding"]
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert_edge_headers(response.headers)
+    plain = raw_get(site.edge, path, {})
+    assert (plain.body, plain.headers["Content-Encoding"]) == (SITE_CSS, None)
+    assert raw_get(site.edge, path + ".br", {}).status == 404
+    assert "immutable" not in raw_get(site.edge, "/static/css/site.css", {}).headers[
+        "Cache-Control"
+    ]
+
+
+def test_plain_http_redirects_to_https_except_health_checks(site):
+    status, headers, _ = site.browser("http").get("/events/?q=x")
+    assert status == 301
+    assert headers["Location"] == f"{site.edge.https}/events/?q=x"
+    status, headers, body = site.browser("http").get("/health/")
+    assert (status, json.loads(body)["status"]) == (200, "ok")
+
+
+def test_with_gunicorn_stopped_cached_pages_stay_and_others_get_the_sites_502(
+    app, compiled_static
+):
+    with fresh_database(app) as url:
+        with app_for_database(url, tempfile.mkdtemp()) as data_app, data_app.app_context():
+            upgrade()
+        # Listings kept one second, so the cached copy is stale when the app is gone.
+        with serve(url, compiled_static, {"TEST_PAGE_CACHE_SECONDS": "1"}) as edge:
+            visitor = Browser(edge.https, cafile=edge.cert)
+            assert visitor.get("/events/")[0] == 200
+            edge.upstream.terminate()
+            edge.upstream.wait(timeout=30)
+            time.sleep(1.5)
+            status, headers, page = visitor.get("/events/")
+            assert (status, cache_status(headers)) == (200, "STALE")
+            status, headers, page = visitor.get("/events/?q=never-cached")
+            assert status == 502
+            assert "EventMate is briefly unavailable" in page
+            assert_edge_headers(headers)
