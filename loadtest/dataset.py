@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import random
 import re
@@ -24,6 +25,7 @@ HIDDEN = re.compile(r'name="([a-z_]+)" type="hidden" value="([^"]*)"')
 # Page mix of the browsing users (the same weights as loadtest/locustfile.py's Visitor tasks).
 PAGE_WEIGHTS = {"home": 10, "search": 30, "city": 15, "category": 10, "event": 35}
 MEMBER_SHARE = 0.25
+ANON_EVENT_SHARE = 0.6  # anon-mix: event pages; the rest searches
 
 
 def flask(env: dict[str, str], *args: str) -> None:
@@ -163,13 +165,22 @@ def write_paths(sample: Sample, kind: str, path: Path, seed: int, lines: int = 2
     mix: the browsing page mix, a quarter of it logged in ("@member", plus /me/bookings/);
     events: anonymous event pages, popular ones more often (as for cities); search: searches
     with a text query, logged in (the page cache only serves visitors without a session, so
-    these all reach the database)."""
+    these all reach the database); anon: what visitors without a session mostly ask for, the
+    two above anonymously, 60% event pages and 40% searches (a searched text rarely repeats,
+    so the edge has most of those pages made anew)."""
     rng = random.Random(seed)
     kinds, weights = list(PAGE_WEIGHTS), list(PAGE_WEIGHTS.values())
     out = []
     for _ in range(lines):
         if kind == "events":
             out.append(page_path(rng, sample, "event"))
+        elif kind == "anon":
+            event = rng.random() < ANON_EVENT_SHARE
+            out.append(
+                page_path(rng, sample, "event")
+                if event
+                else search_path(rng, sample, always_query=True)
+            )
         elif kind == "search":
             out.append("@member " + search_path(rng, sample, always_query=True))
         elif rng.random() < MEMBER_SHARE:
@@ -186,15 +197,27 @@ def write_paths(sample: Sample, kind: str, path: Path, seed: int, lines: int = 2
     return path
 
 
-# --- over HTTP, as the proxy in front would send it -------------------------------------------
+# --- over HTTP, as a client behind the load balancer would send it --------------------------
 
-PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.98.0.1"}
+# Each request comes from a client IP of its own (10.98.x.y), so the edge's per-IP limit never
+# adds up the runner's own requests (preflight, login) against one address.
+_client_ips = itertools.count()
 
 
-def _request(port: int, method: str, path: str, headers: dict, body: str | None = None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def _request(base_url: str, method: str, path: str, headers: dict, body=None, context=None):
+    """One request to gunicorn (http://, "through the proxy": X-Forwarded-*) or to the edge
+    (https://, verified with `context`; nginx replaces X-Forwarded-Proto itself)."""
+    url = urllib.parse.urlsplit(base_url)
+    if url.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            url.hostname, url.port, timeout=30, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    n = next(_client_ips) % 65536
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": f"10.98.{n // 256}.{n % 256}"}
     try:
-        connection.request(method, path, body=body, headers={**PROXY_HEADERS, **headers})
+        connection.request(method, path, body=body, headers={**proxy, **headers})
         response = connection.getresponse()
         return response.status, response.headers, response.read().decode("utf-8", "replace")
     finally:
@@ -208,24 +231,26 @@ def _cookies(headers, jar: dict[str, str]) -> dict[str, str]:
     return jar
 
 
-def login_cookie(port: int, email: str, password: str) -> str:
+def login_cookie(base_url: str, email: str, password: str, context=None) -> str:
     """A real logged-in session: the Cookie header value a browser would send."""
-    status, headers, page = _request(port, "GET", "/login/", {})
+    status, headers, page = _request(base_url, "GET", "/login/", {}, context=context)
     jar = _cookies(headers, {})
     token = dict(HIDDEN.findall(page)).get("csrf_token")
     if status != 200 or not token:
         raise RuntimeError(f"GET /login/ answered {status} without a CSRF token")
     form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password})
+    origin = urllib.parse.urlsplit(base_url).netloc
     status, headers, _ = _request(
-        port,
+        base_url,
         "POST",
         "/login/",
         {
             "Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
             "Content-Type": "application/x-www-form-urlencoded",
-            "Referer": f"https://127.0.0.1:{port}/login/",
+            "Referer": f"https://{origin}/login/",  # Flask-WTF checks it on HTTPS
         },
         form,
+        context,
     )
     if status not in (302, 303):
         raise RuntimeError(f"logging in {email} answered {status}")
@@ -233,16 +258,28 @@ def login_cookie(port: int, email: str, password: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def preflight(port: int, paths: Path, cookie: str, count: int = 25) -> list[str]:
-    """GET a few lines of a PATHS_FILE: each should be a 200 (wrk counts 3xx as success)."""
+# What the edge says (X-Cache-Status) about an anonymous page and a member's one.
+ANONYMOUS_CACHE = {"HIT", "MISS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED"}
+
+
+def preflight(
+    base_url: str, paths: Path, cookie: str, count: int = 25, context=None, edge: bool = False
+) -> list[str]:
+    """GET a few lines of a PATHS_FILE: each should be a 200 (wrk counts 3xx as success), and
+    through the edge, an anonymous page cacheable and a member's page never from the cache."""
     lines = [line for line in paths.read_text().splitlines() if line]
     problems = []
     for line in random.Random(0).sample(lines, min(count, len(lines))):
         member = line.startswith("@member ")
         path = line.removeprefix("@member ")
-        status, _, _ = _request(port, "GET", path, {"Cookie": cookie} if member else {})
+        headers = {"Cookie": cookie} if member else {}
+        status, response, _ = _request(base_url, "GET", path, headers, context=context)
+        cache = response.get("X-Cache-Status")
+        expected = {"BYPASS"} if member else ANONYMOUS_CACHE
         if status != 200:
             problems.append(f"{status} for {line}")
+        elif edge and cache not in expected:
+            problems.append(f"X-Cache-Status {cache} for {line}")
     return problems
 
 

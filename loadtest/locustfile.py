@@ -9,7 +9,9 @@ per-IP rate limits apply as in production. Each logged-in user has an account of
 
 Environment: LOADTEST_DATA (JSON sample of the seeded data, written by the runner),
 LOADTEST_PASSWORD, LOADTEST_MEMBERS / LOADTEST_HOSTS (accounts available to Locust),
-LOADTEST_THINK ("1-3": seconds between a user's actions).
+LOADTEST_THINK ("1-3": seconds between a user's actions), LOADTEST_CA (the edge's self-signed
+certificate, to verify it against, for an https:// host), LOADTEST_CACHE_COUNTS (a file to
+write the responses counted by X-Cache-Status to, at the end).
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ import json
 import os
 import random
 import re
-from html.parser import HTMLParser
+from collections import Counter
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlencode, urlsplit
 
-from locust import FastHttpUser, between, constant_pacing, task
+import gevent.ssl
+from locust import FastHttpUser, between, constant_pacing, events, task
 from locust.exception import StopUser
+
+from loadtest.forms import form_fields
 
 DATA = json.loads(Path(os.environ["LOADTEST_DATA"]).read_text(encoding="utf-8"))
 PASSWORD = os.environ.get("LOADTEST_PASSWORD", "")
@@ -39,6 +44,8 @@ EVENT_LINK = re.compile(r'href="/events/([a-z0-9-]+)/"')
 EDIT_LINK = re.compile(r'href="/host/events/([a-z0-9-]+)/edit/"')
 BOOKING_LINK = re.compile(r"^/bookings/([A-Za-z0-9-]+)/$")
 EDIT_MARK = " (updated)"
+CA_FILE = os.environ.get("LOADTEST_CA")
+CACHE_COUNTS = os.environ.get("LOADTEST_CACHE_COUNTS")
 
 # Popular pages draw most views: the item at rank r has weight 1/r (Zipf), as in the wrk lists.
 _ZIPF = {
@@ -57,67 +64,45 @@ _member_numbers = itertools.count(1)
 _host_numbers = itertools.count(1)
 
 
-class FormFields(HTMLParser):
-    """The named fields, with their values, of the first <form> whose action is `action` (""
-    for a form that posts to its own page)."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__()
-        self.action, self.fields, self.state = action, {}, "before"
-        self._select = self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and self.state == "before" and (a.get("action") or "") == self.action:
-            self.state = "in"
-        if self.state != "in":
-            return
-        name = a.get("name")
-        if tag == "input" and name and a.get("type") not in ("submit", "checkbox", "radio"):
-            self.fields[name] = a.get("value") or ""
-        elif tag == "textarea" and name:
-            self._textarea, self.fields[name] = name, ""
-        elif tag == "select" and name:
-            self._select = name
-        elif (
-            tag == "option"
-            and self._select
-            and (self._select not in self.fields or "selected" in a)
-        ):
-            # The first option unless one is selected (as a browser does).
-            self.fields[self._select] = a.get("value") or ""
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self.state == "in":
-            self.state = "done"
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.fields[self._textarea] += data
+def edge_tls_context(cafile=None) -> gevent.ssl.SSLContext:
+    """Verify the edge against its own self-signed certificate (LOADTEST_CA): geventhttpclient
+    asks for a context with its CA bundle (`cafile`), which can't know that certificate."""
+    return gevent.ssl.create_default_context(cafile=CA_FILE)
 
 
-def form_fields(html: str, action: str) -> dict[str, str]:
-    parser = FormFields(action)
-    parser.feed(html)
-    for name, value in parser.fields.items():  # WTForms starts a textarea with a newline
-        if value.startswith(("\r\n", "\n")):
-            parser.fields[name] = value.split("\n", 1)[1]
-    return parser.fields
+class Verified(FastHttpUser):
+    """Over TLS (through the edge) the certificate is checked, host name (127.0.0.1) included."""
+
+    abstract = True
+    insecure = not CA_FILE
+    ssl_context_factory = staticmethod(edge_tls_context) if CA_FILE else None
+
+
+# Responses by X-Cache-Status ("-": none, e.g. straight from gunicorn), for the report.
+cache_counts: Counter[str] = Counter()
+
+
+@events.request.add_listener
+def count_cache_status(response=None, **_) -> None:
+    headers = getattr(response, "headers", None)
+    cache_counts[(headers.get("X-Cache-Status") if headers else None) or "-"] += 1
+
+
+@events.quitting.add_listener
+def write_cache_counts(**_) -> None:
+    if CACHE_COUNTS:
+        Path(CACHE_COUNTS).write_text(json.dumps(cache_counts), encoding="utf-8")
 
 
 class BehindTheProxy(DefaultCookiePolicy):
-    """TLS ends at the (simulated) proxy, so this plain-HTTP hop must carry Secure cookies too
-    (geventhttpclient's jar holds them back, as a browser would over HTTP)."""
+    """With --direct, TLS ends at the (simulated) proxy, so this plain-HTTP hop must carry
+    Secure cookies too (geventhttpclient's jar holds them back, as a browser would over HTTP)."""
 
     def return_ok_secure(self, cookie, request) -> bool:
         return True
 
 
-class Client(FastHttpUser):
+class Client(Verified):
     """One person behind the proxy: its client IP, cookies, pages and forms."""
 
     abstract = True
@@ -329,7 +314,7 @@ class Host(Client):
         self.post_form(path, fields, "/host/events/[slug]/edit/")
 
 
-class LoadBalancer(FastHttpUser):
+class LoadBalancer(Verified):
     """The load balancer's readiness probe: exactly one, every second."""
 
     fixed_count = 1

@@ -24,6 +24,8 @@ class Row:
     # gunicorn's CPU time (master and workers, user + system) per request: the cost of a
     # request, which unlike req/s and latency hardly depends on what else the box is doing
     cpu_ms: float | None = None
+    edge_cpu_ms: float | None = None  # nginx's (master and workers), through the edge
+    hit_share: float | None = None  # of the responses, those the edge served from its cache
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Report:
             result.errors,
             ratio,
             result.cpu_ms,
+            result.edge_cpu_ms,
+            result.hit_share,
         )
         self.rows.append(row)
         return row
@@ -75,6 +79,8 @@ class Report:
             "p95 ms",
             "p99 ms",
             "failures",
+            "HIT %",
+            "nginx ms/req",
             "cpu ms/req",
         )
         table = [header] + [
@@ -88,6 +94,8 @@ class Report:
                 _num(r.p95_ms),
                 _num(r.p99_ms),
                 f"{r.failures:,}",
+                _num(None if r.hit_share is None else 100 * r.hit_share, "{:.0f}"),
+                _num(r.edge_cpu_ms, "{:.2f}"),
                 _num(r.cpu_ms, "{:.2f}"),
             )
             for r in self.rows

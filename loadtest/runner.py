@@ -1,125 +1,40 @@
 """`loadtest/run`: prepare the load-test database, serve EventMate as deployed, load it, report.
 
-Started by loadtest/run (which sets up the virtualenvs, PostgreSQL, Redis and wrk first);
-`loadtest/run --help` lists the options. See loadtest/README.md.
+Started by loadtest/run (which sets up the virtualenvs, PostgreSQL, Redis, nginx and wrk
+first); `loadtest/run --help` lists the options. See loadtest/README.md. As deployed means
+nginx (deploy/nginx: TLS, page cache, per-IP limits) in front of gunicorn, unless --direct.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import os
 import secrets
 import signal
-import subprocess
+import ssl
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import redis
 
-from loadtest import dataset, servers, targets
-from loadtest.report import Report, Row, locust_rows
+from eventmate.pagecache.edge import PURGE_AGAIN_AFTER
+from loadtest import dataset, edge, locustrun, servers, targets
+from loadtest.options import parse_args, run_heading, seconds, wants
+from loadtest.report import Report, Row
 from loadtest.wrkrun import WrkResult, WrkSettings
 from loadtest.wrkrun import run as run_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("all", "wrk-mix", "saturation", "locust", "baseline")
-DEFAULT_SECONDS = {"wrk-mix": 60, "saturation": 30, "locust": 120}
+SATURATION_POOL = 30_000  # wrk's prepared requests (client IPs) per thread without a pause
 
 
-SCENARIO_HELP = """scenarios: all = every one below. wrk-mix = the browsing page mix (a
-quarter logged in) from 500 connections that each pause 250 ms between requests. saturation =
-anonymous event pages, then searches as a logged-in member, from 500 connections without
-pause. locust = the user journeys (browsing, logged in, booking and cancelling, host edits, the
-load balancer). baseline = only the bare Flask app. wrk-mix and saturation also measure the
-baseline with the same settings. Every option can be set in the environment too:
-LOADTEST_<OPTION> (e.g. LOADTEST_USERS=200, LOADTEST_THINK_MS=0, LOADTEST_STRICT=1)."""
-
-
-def env_default(name: str, default):
-    return type(default)(os.environ[name]) if os.environ.get(name) else default
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="loadtest/run", description=__doc__.split("\n")[0], epilog=SCENARIO_HELP
-    )
-    options = [
-        # name, default, help
-        ("scenario", "all", "what to run (below)"),
-        ("duration", 0, "seconds per measured run (wrk-mix 60, saturation 30, locust 120)"),
-        ("users", 500, "Locust users"),
-        ("spawn-rate", 50.0, "Locust users started per second"),
-        ("think", "1-3", "Locust think time between actions, seconds MIN-MAX"),
-        ("think-ms", 250, "wrk page mix: pause of each connection between requests"),
-        ("connections", 500, "wrk connections"),
-        ("wrk-threads", 2, "wrk threads"),
-        ("port", 0, "port to serve on (default: a free one)"),
-        (
-            "workers",
-            os.cpu_count() or 1,
-            "gunicorn workers (WEB_CONCURRENCY): one gevent worker "
-            "per core, as measured best (RESULTS.md); 0 = gunicorn.conf.py's 2 x cores + 1",
-        ),
-        ("warmup", 5, "seconds of warm-up traffic before measuring"),
-        ("events", 100_000, "events in the bulk seed (when the database is first seeded)"),
-        ("members", 600, "load-test member accounts (one per logged-in Locust user)"),
-        ("hosts", 30, "load-test host accounts"),
-        ("seed", 1, "random seed for the requests sampled from the data"),
-    ]
-    for name, default, text in options:
-        env_name = "LOADTEST_" + name.upper().replace("-", "_")
-        extra = {"choices": SCENARIOS} if name == "scenario" else {}
-        p.add_argument(
-            f"--{name}",
-            type=type(default),
-            default=env_default(env_name, default),
-            help=f"{text} [{default or 'auto'}]",
-            **extra,
-        )
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        default=bool(os.environ.get("LOADTEST_STRICT")),
-        help="exit 1 when a target is missed (bad data always exits 2)",
-    )
-    p.add_argument("--report-dir", type=Path, help="default: loadtest/reports/<timestamp>/")
-    args = p.parse_args(argv)
-    low, _, high = args.think.partition("-")
-    try:
-        if not 0 <= float(low) <= float(high or low):
-            raise ValueError
-    except ValueError:
-        p.error("--think is MIN-MAX in seconds, e.g. 1-3")
-    args.think = f"{float(low):g}-{float(high or low):g}"
-    return args
-
-
-def wants(args, scenario: str) -> bool:
-    return args.scenario in ("all", scenario)
-
-
-def run_heading(args) -> str:
-    """For RESULTS.md: when, which code, on what, with how many workers."""
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    workers = args.workers or "gunicorn.conf.py default"
-    return (
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or '?'}, "
-        f"{os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GB RAM, "
-        f"{workers} gunicorn workers"
-    )
-
-
-def seconds(args, scenario: str) -> int:
-    return args.duration or DEFAULT_SECONDS[scenario]
-
-
-def app_env(args, out_dir: Path) -> dict[str, str]:
-    # GUNICORN_* and DB_* settings pass through (GUNICORN_WORKER_CLASS=gthread loadtest/run).
+def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
+    """gunicorn's environment. EDGE_*, GUNICORN_*, ADMISSION_* and DB_* settings pass through
+    (GUNICORN_WORKER_CLASS=gthread loadtest/run); through the edge, wired as scripts/serve
+    wires it: purges to the edge, no per-IP limit in the app (the edge has it)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TEST_")},
         "EVENTMATE_CONFIG": "production",
@@ -132,176 +47,190 @@ def app_env(args, out_dir: Path) -> dict[str, str]:
     }
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
+    if ports:
+        env["EDGE_PURGE_URLS"] = f"http://127.0.0.1:{ports.purge}"
+        env["RATELIMIT_DEFAULT"] = os.environ.get("RATELIMIT_DEFAULT", "")
+        env["SITE_HOSTS"] = "127.0.0.1"
+    else:  # no edge to purge (with one, event pages would be cached longer than listings)
+        env.pop("EDGE_PURGE_URLS", None)
     return env
 
 
-def run_locust(args, base_url: str, env: dict, out_dir: Path) -> Path:
-    duration = seconds(args, "locust")
-    print(
-        f"--> Locust: {args.users} users (spawn {args.spawn_rate:g}/s), think {args.think} s, "
-        f"{duration} s",
-        flush=True,
-    )
-    command = [
-        str(ROOT / "loadtest" / ".venv" / "bin" / "locust"),
-        "-f",
-        "loadtest/locustfile.py",
-        "--headless",
-        "--users",
-        str(args.users),
-        "--spawn-rate",
-        str(args.spawn_rate),
-        "--run-time",
-        f"{duration}s",
-        "--host",
-        base_url,
-        "--csv",
-        str(out_dir / "locust"),
-        "--html",
-        str(out_dir / "locust.html"),
-        "--only-summary",
-        "--stop-timeout",
-        "10",
-        "--exit-code-on-error",
-        "0",
-        "--loglevel",
-        "WARNING",
-    ]
-    locust_env = {
-        **os.environ,
-        "LOADTEST_DATA": str(out_dir / "data.json"),
-        "LOADTEST_PASSWORD": env["LOADTEST_PASSWORD"],
-        "LOADTEST_MEMBERS": str(args.members - 1),  # the last one is wrk's
-        "LOADTEST_HOSTS": str(args.hosts),
-        "LOADTEST_THINK": args.think,
-    }
-    with (out_dir / "locust.log").open("w") as log:
-        done = subprocess.run(
-            command, cwd=ROOT, env=locust_env, stdout=log, stderr=subprocess.STDOUT, check=False
+@dataclass
+class Stack:
+    """What the load goes to: gunicorn, and nginx in front of it unless --direct."""
+
+    app: servers.Gunicorn
+    front: edge.Edge | None
+
+    @property
+    def base_url(self) -> str:
+        return self.front.base_url if self.front else self.app.base_url
+
+    @property
+    def tls(self) -> ssl.SSLContext | None:
+        return edge.client_context(self.front.cert) if self.front else None
+
+    def cpu_seconds(self) -> tuple[float, float | None]:
+        return self.app.cpu_seconds(), self.front.cpu_seconds() if self.front else None
+
+    def cost(self, before: tuple[float, float | None], row: WrkResult | Row) -> None:
+        """Set the row's CPU time per request, gunicorn's and nginx's, since `before`."""
+        app, nginx = self.cpu_seconds()
+        row.cpu_ms = cpu_ms_per_request(app - before[0], row.requests)
+        if nginx is not None:
+            row.edge_cpu_ms = cpu_ms_per_request(nginx - before[1], row.requests)
+
+    def wrk(self, name: str, paths: Path, settings: WrkSettings, out_dir, cookie="") -> WrkResult:
+        """One wrk run, costed; through the edge its responses are counted by X-Cache-Status."""
+        before = self.cpu_seconds()
+        result = run_wrk(
+            name, self.base_url, paths, settings, out_dir, cookie, count_responses=bool(self.front)
         )
-    stats = out_dir / "locust_stats.csv"
-    if done.returncode != 0 or not stats.exists():
-        raise RuntimeError(f"Locust failed (exit {done.returncode}); see {out_dir / 'locust.log'}")
-    return stats
+        self.cost(before, result)
+        return result
 
 
 def measure_app(
-    args, env, out_dir: Path, report: Report, wrk: dict[str, WrkResult], locust: list[Row]
+    args, env, ports, out_dir: Path, report: Report, wrk: dict[str, WrkResult], locust: list[Row]
 ) -> servers.Memory:
-    """Serve EventMate, run the chosen scenarios against it; its gunicorn's memory."""
+    """Serve EventMate (behind the edge unless --direct), run the chosen scenarios against it;
+    the memory of its servers."""
     port = args.port or servers.free_port()
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # no sessions, limits or pages from before
-    mix, events, search = (out_dir / f"paths-{k}.txt" for k in ("mix", "events", "search"))
-    with servers.Gunicorn("wsgi:app", env, port, out_dir / "gunicorn-app.log") as app:
+    paths = {k: out_dir / f"paths-{k}.txt" for k in ("mix", "anon", "events", "search")}
+    memory = servers.Memory()
+    with contextlib.ExitStack() as running:  # unwinds in reverse: nginx stops before gunicorn
+        app = running.enter_context(
+            servers.Gunicorn("wsgi:app", env, port, out_dir / "gunicorn-app.log", memory)
+        )
         app.wait_ready()
         print(f"==> EventMate (production config) on {app.base_url}", flush=True)
-        cookie = dataset.login_cookie(
-            port, f"loadtest-member-{args.members}@example.com", env["LOADTEST_PASSWORD"]
-        )
-        for paths in (mix, events, search):
-            for problem in dataset.preflight(port, paths, cookie):
-                report.notes.append(f"preflight {paths.name}: {problem}")
-                print(f"!!  preflight {paths.name}: {problem}", flush=True)
+        front = None
+        if ports:
+            front = running.enter_context(edge.Edge(env, ports, port, out_dir, memory))
+            front.wait_ready()
+            print(f"==> The edge (nginx, deploy/nginx) on {front.base_url}", flush=True)
+        stack = Stack(app, front)
+        member = f"loadtest-member-{args.members}@example.com"
+        cookie = dataset.login_cookie(stack.base_url, member, env["LOADTEST_PASSWORD"], stack.tls)
+        for path in paths.values():
+            for problem in dataset.preflight(
+                stack.base_url, path, cookie, context=stack.tls, edge=bool(front)
+            ):
+                report.notes.append(f"preflight {path.name}: {problem}")
+                print(f"!!  preflight {path.name}: {problem}", flush=True)
         threads = args.wrk_threads
         if args.warmup:  # fills pools and caches, as steady traffic would have
             warm_paths = out_dir / "paths-warmup.txt"
-            warm_paths.write_text(mix.read_text() + events.read_text())
+            warm_paths.write_text(paths["mix"].read_text() + paths["events"].read_text())
             warm = WrkSettings(min(50, args.connections), threads, args.warmup)
-            run_wrk("warmup", app.base_url, warm_paths, warm, out_dir, cookie)
-        if wants(args, "wrk-mix"):
-            app.settle()
-            settings = WrkSettings(
-                args.connections, threads, seconds(args, "wrk-mix"), args.think_ms
-            )
-            wrk["mix"] = costed(app, run_wrk, "mix", app.base_url, mix, settings, out_dir, cookie)
+            run_wrk("warmup", stack.base_url, warm_paths, warm, out_dir, cookie)
+        for scenario, key, name in (("wrk-mix", "mix", "mix"), ("anon-mix", "anon", "anon-mix")):
+            if wants(args, scenario):
+                app.settle()
+                settings = WrkSettings(
+                    args.connections, threads, seconds(args, scenario), args.think_ms
+                )
+                wrk[key] = stack.wrk(name, paths[key], settings, out_dir, cookie)
         if wants(args, "saturation"):
-            settings = WrkSettings(args.connections, threads, seconds(args, "saturation"))
-            app.settle()
-            wrk["event"] = costed(
-                app, run_wrk, "event-page", app.base_url, events, settings, out_dir
+            # Cached event pages pass 10,000 req/s through the edge here: 30,000 client IPs per
+            # thread keep each one far below the per-IP limit (at 14,000 req/s: 14 a minute).
+            settings = WrkSettings(
+                args.connections, threads, seconds(args, "saturation"), pool=SATURATION_POOL
             )
             app.settle()
-            wrk["search"] = costed(
-                app, run_wrk, "search-member", app.base_url, search, settings, out_dir, cookie
-            )
+            wrk["event"] = stack.wrk("event-page", paths["events"], settings, out_dir)
+            app.settle()
+            wrk["search"] = stack.wrk("search-member", paths["search"], settings, out_dir, cookie)
         if wants(args, "locust"):
             app.settle()
-            before = app.cpu_seconds()
-            stats = run_locust(args, app.base_url, env, out_dir)
-            rows = locust_rows(stats)
-            total = rows[-1]  # "Aggregated"
-            total.cpu_ms = cpu_ms_per_request(app.cpu_seconds() - before, total.requests)
+            before = stack.cpu_seconds()
+            ca_file = front.cert if front else None
+            duration = seconds(args, "locust")
+            rows = locustrun.run(
+                args, stack.base_url, env["LOADTEST_PASSWORD"], duration, out_dir, ca_file
+            )
+            stack.cost(before, rows[-1])  # "Aggregated"
             locust.extend(rows)
+        if front:
+            if wants(args, "locust"):  # bookings and edits: the app purges again 2 s later
+                time.sleep(PURGE_AGAIN_AFTER + 0.5)
+            front.stop()
         app.stop()
-    return app.memory
-
-
-def costed(server: servers.Gunicorn, run, *args) -> WrkResult:
-    """run(*args), with the gunicorn CPU time each of its requests cost on average."""
-    before = server.cpu_seconds()
-    result = run(*args)
-    result.cpu_ms = cpu_ms_per_request(server.cpu_seconds() - before, result.requests)
-    return result
+    memory.stop()
+    return memory
 
 
 def cpu_ms_per_request(cpu_seconds: float, requests: int) -> float | None:
     return 1000 * cpu_seconds / requests if requests else None
 
 
-def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> int:
+def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> servers.Peak:
+    """The bare Flask app, served by gunicorn directly (never through the edge), as before."""
     paths = out_dir / "paths-baseline.txt"
     paths.write_text("/\n")
     port = args.port or servers.free_port()
     with servers.Gunicorn("loadtest.baseline:app", env, port, out_dir / "gunicorn-base.log") as b:
         b.wait_ready()
         print(f"==> Baseline (loadtest/baseline.py, same gunicorn config) on {b.base_url}")
+        stack = Stack(b, None)
         threads = args.wrk_threads
         if args.warmup:
             warm = WrkSettings(min(50, args.connections), threads, min(args.warmup, 3))
             run_wrk("baseline-warmup", b.base_url, paths, warm, out_dir)
-        if wants(args, "wrk-mix") or args.scenario == "baseline":
-            settings = WrkSettings(
-                args.connections, threads, seconds(args, "wrk-mix"), args.think_ms
-            )
-            wrk["base-mix"] = costed(
-                b, run_wrk, "baseline-paced", b.base_url, paths, settings, out_dir
-            )
+        paced = [s for s in ("wrk-mix", "anon-mix") if wants(args, s)]
+        if paced or args.scenario == "baseline":
+            duration = seconds(args, paced[0] if paced else "wrk-mix")
+            settings = WrkSettings(args.connections, threads, duration, args.think_ms)
+            wrk["base-mix"] = stack.wrk("baseline-paced", paths, settings, out_dir)
         if wants(args, "saturation") or args.scenario == "baseline":
             b.settle()
-            settings = WrkSettings(args.connections, threads, seconds(args, "saturation"))
-            wrk["base"] = costed(b, run_wrk, "baseline", b.base_url, paths, settings, out_dir)
+            settings = WrkSettings(
+                args.connections, threads, seconds(args, "saturation"), pool=SATURATION_POOL
+            )  # as for EventMate: the same work for wrk
+            wrk["base"] = stack.wrk("baseline", paths, settings, out_dir)
         b.stop()
-        return b.memory.peak_total_kb
+        return b.peak
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__.split("\n")[0])
     for sig in (signal.SIGTERM, signal.SIGHUP):  # unwind (and stop the servers) as on Ctrl+C
         signal.signal(sig, lambda number, _: sys.exit(128 + number))
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = args.report_dir or ROOT / "loadtest" / "reports" / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"==> Report in {out_dir}")
-    env = app_env(args, out_dir)
-    report, wrk, locust, problems = Report(heading=run_heading(args)), {}, [], []
+    ports = None if args.direct else edge.Ports.free()
+    env = app_env(args, out_dir, ports)
+    path = (
+        "direct to gunicorn (--direct): no TLS, no page cache; the app's own per-IP limit"
+        if args.direct
+        else edge.describe(env)
+    )
+    path += "; the baseline: gunicorn directly, same settings"
+    report, wrk, locust, problems = Report(heading=run_heading(args, path)), {}, [], []
     memory = None
     if args.scenario != "baseline":
         dataset.prepare(env, args.events, args.members, args.hosts)
         sample = dataset.load_sample(env["DATABASE_URL"], args.seed)
         dataset.write_locust_data(sample, out_dir / "data.json")
-        for kind in ("mix", "events", "search"):
+        for kind in ("mix", "anon", "events", "search"):
             dataset.write_paths(sample, kind, out_dir / f"paths-{kind}.txt", args.seed)
-        memory = measure_app(args, env, out_dir, report, wrk, locust)
+        memory = measure_app(args, env, ports, out_dir, report, wrk, locust)
         for line in servers.log_errors(out_dir / "gunicorn-app.log"):
             report.notes.append(f"gunicorn-app.log: {line}")
+        for line in edge.log_problems(out_dir / "edge" / "error.log"):
+            report.notes.append(f"edge/error.log: {line}")
         checked, problems = dataset.integrity_problems(env["DATABASE_URL"])
         report.notes.append(f"data integrity: {checked:,} events checked, {len(problems)} bad")
     if args.scenario != "locust":  # Locust's req/s is set by users and think time: no ratio
-        base_kb = measure_baseline(args, env, out_dir, wrk)
-        report.notes.append(f"baseline gunicorn: peak RSS {base_kb / 1024:,.0f} MiB in all")
+        base = measure_baseline(args, env, out_dir, wrk)
+        report.notes.append(f"baseline gunicorn: peak RSS {base.describe()}")
     targets.evaluate(report, wrk, locust)
     if memory:
-        targets.memory(report, memory.peak_total_kb, memory.peak_process_kb, memory.peak_processes)
+        targets.memory(report, memory)
         report.check(
             "data integrity (seats_booked = confirmed seats <= capacity)",
             not problems,

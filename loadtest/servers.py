@@ -1,4 +1,5 @@
-"""gunicorn under test: start it as deployed, wait for readiness, sample its memory, stop it."""
+"""Servers under test (gunicorn here, nginx in loadtest/edge.py): start them as deployed, wait
+for readiness, sample their memory and CPU time, stop them."""
 
 from __future__ import annotations
 
@@ -34,21 +35,41 @@ def port_is_free(port: int) -> bool:
 
 
 @dataclass
-class Memory:
-    """Resident memory of gunicorn (master + workers, summed), sampled every `interval` s."""
+class Peak:
+    """The largest resident memory seen of one process tree (a server: master + workers)."""
 
-    master_pid: int
+    total_kb: int = 0
+    process_kb: int = 0
+    processes: int = 0
+
+    def describe(self) -> str:
+        return (
+            f"{self.total_kb / 1024:,.0f} MiB over {self.processes} processes "
+            f"(largest {self.process_kb / 1024:,.0f} MiB)"
+        )
+
+
+@dataclass
+class Memory:
+    """Resident memory of the servers under test, sampled every `interval` s: each one's process
+    tree (master + workers, summed), and all of them together at the same instant, so the peak
+    of the sum is a peak that happened, not a sum of peaks from different moments."""
+
     interval: float = 0.5
     peak_total_kb: int = 0
-    peak_process_kb: int = 0
-    peak_processes: int = 0
     samples: int = 0
+    servers: dict[str, Peak] = field(default_factory=dict)
+    _roots: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def start(self) -> Memory:
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-        self._thread.start()
+    def watch(self, name: str, master_pid: int) -> Memory:
+        """Sample this server too (its tree goes on counting once it has stopped: as 0)."""
+        self.servers.setdefault(name, Peak())
+        self._roots[name] = master_pid
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+            self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -62,14 +83,20 @@ class Memory:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        sizes = [rss_kb(pid) for pid in [self.master_pid, *children(self.master_pid)]]
-        sizes = [size for size in sizes if size]
-        if not sizes:
-            return
-        self.samples += 1
-        self.peak_total_kb = max(self.peak_total_kb, sum(sizes))
-        self.peak_process_kb = max(self.peak_process_kb, max(sizes))
-        self.peak_processes = max(self.peak_processes, len(sizes))
+        total = 0
+        for name, root in list(self._roots.items()):
+            sizes = [rss_kb(pid) for pid in [root, *children(root)]]
+            sizes = [size for size in sizes if size]
+            if not sizes:
+                continue
+            peak = self.servers[name]
+            peak.total_kb = max(peak.total_kb, sum(sizes))
+            peak.process_kb = max(peak.process_kb, max(sizes))
+            peak.processes = max(peak.processes, len(sizes))
+            total += sum(sizes)
+        if total:
+            self.samples += 1
+            self.peak_total_kb = max(self.peak_total_kb, total)
 
 
 def children(pid: int) -> list[int]:
@@ -109,11 +136,96 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-class Gunicorn:
-    """`gunicorn -c gunicorn.conf.py <app>` in its own process group; a context manager."""
+class Server:
+    """A server under test in its own process group (so the EXIT trap of loadtest/run can stop
+    it and all its workers); a context manager. Its memory is sampled into `memory` (one of its
+    own unless the caller shares one between servers), its CPU time read from /proc."""
 
-    def __init__(self, app: str, env: dict[str, str], port: int, log_path: Path) -> None:
-        self.app, self.port, self.log_path = app, port, log_path
+    name = "server"
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, log_path: Path, memory: Memory | None = None) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self.memory = memory or Memory()
+        self._own_memory = memory is None
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        raise NotImplementedError
+
+    def __enter__(self):
+        command, env = self.command()
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _remember(self.process.pid)
+        self.memory.watch(self.name, self.process.pid)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait_until(self, url: str, timeout: float = 60, context=None) -> None:
+        """Until GET url answers 200 (raises if the server exits or takes longer)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2, context=context) as response:
+                    if response.status == 200:
+                        return
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"{self.name} did not answer in {timeout:.0f} s; see {self.log_path}")
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._own_memory:
+            self.memory.stop()
+        if self.process:
+            _forget(self.process.pid)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    @property
+    def peak(self) -> Peak:
+        return self.memory.servers.get(self.name, Peak())
+
+
+class Gunicorn(Server):
+    """`gunicorn -c gunicorn.conf.py <app>`; SIGTERM is graceful: workers finish their requests."""
+
+    name = "gunicorn"
+
+    def __init__(
+        self,
+        app: str,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        memory: Memory | None = None,
+    ) -> None:
+        super().__init__(log_path, memory)
+        self.app, self.port = app, port
         self.env = {
             **env,
             "BIND": f"127.0.0.1:{port}",
@@ -121,46 +233,13 @@ class Gunicorn:
             "GUNICORN_LOG_LEVEL": env.get("GUNICORN_LOG_LEVEL", "warning"),
         }
         self.base_url = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen | None = None
-        self.memory: Memory | None = None
 
-    def __enter__(self) -> Gunicorn:
+    def command(self) -> tuple[list[str], dict[str, str]]:
         python = Path(self.env.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "python"
-        command = [str(python), "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app]
-        self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.memory = Memory(self.process.pid).start()
-        _remember(self.process.pid)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return [str(python), "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app], self.env
 
     def wait_ready(self, path: str = "/health/ready/", timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"gunicorn exited with {self.process.returncode}; see {self.log_path}"
-                )
-            try:
-                with urllib.request.urlopen(self.base_url + path, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"gunicorn did not become ready in {timeout:.0f} s; see {self.log_path}")
-
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.process.pid)
+        self.wait_until(self.base_url + path, timeout)
 
     def settle(self, timeout: float = 30, quick_ms: float = 100) -> float:
         """Wait until the previous run's backlog is worked off (wrk closes its connections, but
@@ -184,21 +263,6 @@ class Gunicorn:
                 f"    (waited {waited:.0f} s for the server to work off the last run)", flush=True
             )
         return waited
-
-    def stop(self) -> None:
-        if self.memory:
-            self.memory.stop()
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # graceful: workers finish their requests
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        if self.process:
-            _forget(self.process.pid)
-        if getattr(self, "_log", None):
-            self._log.close()
 
 
 def log_errors(path: Path, top: int = 3) -> list[str]:
