@@ -28,6 +28,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,26 @@ def settings(env: Mapping[str, str], out: Path) -> dict[str, Any]:
         "error_statuses": list(ERROR_PAGES),
         "error_page_csp": ERROR_PAGE_CSP,
         "retry_after": RETRY_AFTER,
+        "cacheable_paths": cacheable_paths(),
     }
+
+
+def cacheable_paths() -> list[str]:
+    """Regular expressions of the paths whose pages the app may mark public: the routes of the
+    endpoints in eventmate/pagecache/keys.py's CACHEABLE, read from the app itself. Everything
+    else bypasses the cache, and so its lock, which queued concurrent requests for a page that
+    is never stored (20 at once for /login/ waited up to 2 s, in nginx's 0.5 s steps)."""
+    from eventmate import create_app
+    from eventmate.pagecache.keys import CACHEABLE
+
+    with tempfile.TemporaryDirectory() as instance:
+        app = create_app(Config, instance_path=instance)
+    patterns = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in CACHEABLE:
+            literals = re.split(r"<[^>]+>", rule.rule)  # a converter matches one path segment
+            patterns.add("^" + "[^/]+".join(re.escape(part) for part in literals) + "$")
+    return sorted(patterns)
 
 
 def modules(directory: Path) -> dict[str, str | None]:
