@@ -68,8 +68,6 @@ class Config:
     USER_CACHE_SECONDS = 60
     # Event pages: every change they show refreshes them at once (pagecache/keys.py).
     EVENT_PAGE_CACHE_SECONDS = 300
-    # Requests a gevent worker runs at once when ADMISSION_SLOTS is unset (eventmate/admission).
-    ADMISSION_SLOTS_UNDER_GEVENT = 24
     PAGE_CACHE_BR_LEVEL = 5  # once per stored page, not per response (q6 took 1.6x as long)
 
     CACHE_DEFAULT_TIMEOUT = 300
@@ -137,13 +135,6 @@ class Config:
         )
         # Per process, for each of the three Redis clients (cache, sessions, limits).
         settings["REDIS_MAX_CONNECTIONS"] = int(environ.get("REDIS_MAX_CONNECTIONS", "50"))
-        # Opened by each gunicorn worker before it takes traffic (eventmate/warmup.py).
-        settings["REDIS_WARM_CONNECTIONS"] = int(environ.get("REDIS_WARM_CONNECTIONS", "10"))
-        # Requests a worker runs at once; more queue in order (eventmate/admission.py). Unset:
-        # ADMISSION_SLOTS_UNDER_GEVENT under gevent, no gate otherwise; 0: never a gate.
-        slots = environ.get("ADMISSION_SLOTS")
-        settings["ADMISSION_SLOTS"] = int(slots) if slots else None
-        settings["ADMISSION_TIMEOUT"] = float(environ.get("ADMISSION_TIMEOUT", "10"))
         settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
         # How many proxies (load balancer, nginx) sit in front; 0 trusts no X-Forwarded-*.
         settings["PROXY_FIX_HOPS"] = int(environ.get("PROXY_FIX_HOPS", "0"))

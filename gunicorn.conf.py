@@ -1,12 +1,12 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Every value comes from the
-environment (README, "Running in production", lists them).
+environment (README, "Deployment", lists them).
 
-gevent workers. Measured on this 2-core box (../shared/notes/gevent-on-two-cores.md and
-README "gunicorn and gevent"): the tail latency gevent is blamed for came from configuration:
-a PostgreSQL pool with overflow (overflow connections are closed on return, so under many
-greenlets every request pays for a new backend) and cold pools (the first burst of requests
-opens hundreds of connections at once). So the pool has no overflow (config.py) and each worker
-fills its database and Redis pools before it takes traffic (`post_worker_init`).
+gevent workers behind the edge (deploy/nginx), which holds the clients' connections: each
+connection nginx opens here carries one request at a time, so `worker_connections` bounds the
+requests a worker runs at once, and the rest wait in the listen queue (README, "gunicorn and
+gevent", and loadtest/RESULTS.md have the measurements). PostgreSQL's pool has no overflow
+(config.py): overflow connections are closed on return, so under many greenlets every request
+paid for a new backend.
 """
 
 import multiprocessing
@@ -49,7 +49,10 @@ _prepare_metrics_dir()
 
 bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+# Requests a gevent worker runs at once: with the edge in front, each connection carries one
+# request at a time, and excess connections wait in the listen queue, in order, not inside the
+# worker (loadtest/RESULTS.md, "Behind the edge"). Clients straight to gunicorn would need more.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "24"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # only for gthread
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
@@ -113,21 +116,6 @@ def post_fork(server, worker):
             from eventmate.extensions import db
 
             db.engine.dispose(close=False)
-
-
-def post_worker_init(worker):
-    """Fill the pools before the first request, so a burst doesn't pay for connects."""
-    if "sqlalchemy" not in getattr(worker.wsgi, "extensions", {}):
-        return  # not EventMate (loadtest/baseline.py runs under this same configuration)
-    from eventmate.warmup import warm_pools
-
-    warm_pools(worker.wsgi)
-
-
-def pre_request(worker, req):
-    from eventmate.admission import shed_connection_if_queue_is_long
-
-    shed_connection_if_queue_is_long(worker.wsgi, req)
 
 
 def post_request(worker, req, environ, resp):

@@ -26,6 +26,3 @@ def init_app(app: Flask) -> None:
     hops = app.config["PROXY_FIX_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    from eventmate import admission
-
-    admission.init_app(app)  # TODO(measure behind the edge)

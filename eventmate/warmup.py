@@ -1,75 +1,17 @@
-"""Warm a worker before it takes traffic: its pools (gunicorn's post_worker_init) and, once
-in the master, the page templates (when_ready, with preload_app).
+"""Warm gunicorn's master before it forks: the page templates (when_ready, with preload_app).
 
-Measured on this box: with cold pools, the first burst of 500 connections made each worker
-open dozens of PostgreSQL and Redis connections at once, and those connects were the p99.
+(Workers used to fill their PostgreSQL and Redis pools before taking traffic too. Behind the
+edge, which bounds the requests a worker runs at once, that no longer paid: Locust at 500
+users was no slower with cold pools; loadtest/RESULTS.md.)
 """
 
 from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
-
-
-def warm_pools(app: Flask) -> dict[str, int]:
-    """Open (and return to the pool) as many connections as each pool keeps. A service that is
-    down is logged and skipped: the worker still starts, and connects later."""
-    opened = {"database": _warm_database(app)}
-    for name, pool in _redis_pools(app).items():
-        opened[name] = _warm_redis(pool, app.config["REDIS_WARM_CONNECTIONS"])
-    log.info("warmed pools: %s", opened)
-    return opened
-
-
-def _warm_database(app: Flask) -> int:
-    from eventmate.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-        size = engine.pool.size() if hasattr(engine.pool, "size") else 0
-        connections = []
-        try:
-            for _ in range(size):
-                connections.append(engine.connect())
-        except SQLAlchemyError:
-            log.warning("warm-up: database unavailable", exc_info=True)
-        finally:
-            for connection in connections:
-                connection.close()
-        return len(connections)
-
-
-def _redis_pools(app: Flask) -> dict[str, redis.ConnectionPool]:
-    if not app.config.get("REDIS_URL"):
-        return {}
-    pools = {"sessions": app.config["SESSION_REDIS"].connection_pool}
-    limiter_pool = app.config.get("RATELIMIT_STORAGE_OPTIONS", {}).get("connection_pool")
-    if limiter_pool is not None:
-        pools["limits"] = limiter_pool
-    cache = app.extensions.get("cache", {})
-    for backend in cache.values():
-        client = getattr(backend, "_write_client", None)
-        if client is not None:
-            pools["cache"] = client.connection_pool
-    return pools
-
-
-def _warm_redis(pool: redis.ConnectionPool, count: int) -> int:
-    connections = []
-    try:
-        for _ in range(count):
-            connections.append(pool.get_connection())  # connects, or raises
-    except (redis.RedisError, OSError):
-        log.warning("warm-up: Redis unavailable")
-    finally:
-        for connection in connections:
-            pool.release(connection)
-    return len(connections)
 
 
 def compile_templates(app: Flask) -> int:

@@ -22,12 +22,12 @@ TLS_DIR = ROOT / "loadtest" / "reports" / "tls"  # git-ignored, shared by runs
 EDGE_DEFAULTS = {
     "EDGE_RATE": "100r/m",
     "EDGE_BURST": "30",
-    "EDGE_UPSTREAM_KEEPALIVE": "16",
+    "EDGE_UPSTREAM_KEEPALIVE": "0",
     "EDGE_WORKER_PROCESSES": "auto",
 }
 # Settings of the stack a caller may change for an A/B run (they pass through to nginx and
 # gunicorn); the report's heading lists those set, so two summaries say what differed.
-TUNABLE = re.compile(r"^(EDGE_|GUNICORN_|ADMISSION_|DB_|REDIS_MAX|REDIS_WARM|RATELIMIT_DEFAULT$)")
+TUNABLE = re.compile(r"^(EDGE_|GUNICORN_|DB_|REDIS_MAX|RATELIMIT_DEFAULT$)")
 # Set by the load test itself, whatever the caller's environment says.
 OWN = {"EDGE_UPSTREAMS", "EDGE_PURGE_LISTEN", "EDGE_PURGE_URLS"}
 
@@ -157,7 +157,7 @@ def version() -> str:
 
 
 def tunables(env: dict[str, str] | os._Environ) -> list[str]:
-    """The caller's settings of the stack (EDGE_UPSTREAM_KEEPALIVE=0, ...), for the heading."""
+    """The caller's settings of the stack (EDGE_UPSTREAM_KEEPALIVE=16, ...), for the heading."""
     return sorted(
         f"{name}={value}" for name, value in env.items() if TUNABLE.match(name) and name not in OWN
     )

@@ -21,8 +21,8 @@ then searches as a logged-in member, from 500 connections without pause. locust 
 journeys (browsing, logged in, booking and cancelling, host edits, the load balancer). baseline
 = only the bare Flask app. wrk-mix, anon-mix and saturation also measure the baseline with the
 same settings. Everything goes through the edge (nginx, TLS, deploy/nginx) unless --direct; the
-baseline is always served by gunicorn directly. EDGE_*, GUNICORN_*, ADMISSION_* and DB_*
-variables pass through to nginx and gunicorn (EDGE_UPSTREAM_KEEPALIVE=0 loadtest/run ...).
+baseline is always served by gunicorn directly. EDGE_*, GUNICORN_* and DB_*
+variables pass through to nginx and gunicorn (EDGE_UPSTREAM_KEEPALIVE=16 loadtest/run ...).
 Every option can be set in the environment too: LOADTEST_<OPTION> (e.g. LOADTEST_USERS=200,
 LOADTEST_THINK_MS=0, LOADTEST_STRICT=1, LOADTEST_DIRECT=1)."""
 

@@ -32,7 +32,7 @@ SATURATION_POOL = 30_000  # wrk's prepared requests (client IPs) per thread with
 
 
 def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
-    """gunicorn's environment. EDGE_*, GUNICORN_*, ADMISSION_* and DB_* settings pass through
+    """gunicorn's environment. EDGE_*, GUNICORN_* and DB_* settings pass through
     (GUNICORN_WORKER_CLASS=gthread loadtest/run); through the edge, wired as scripts/serve
     wires it: purges to the edge, no per-IP limit in the app (the edge has it)."""
     env = {
@@ -166,11 +166,17 @@ def cpu_ms_per_request(cpu_seconds: float, requests: int) -> float | None:
     return 1000 * cpu_seconds / requests if requests else None
 
 
+BASELINE_WORKER_CONNECTIONS = "1000"
+
+
 def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> servers.Peak:
     """The bare Flask app, served by gunicorn directly (never through the edge), as before."""
     paths = out_dir / "paths-baseline.txt"
     paths.write_text("/\n")
     port = args.port or servers.free_port()
+    # Clients connect straight to it, so it accepts them all (gunicorn's gevent default), as the
+    # baseline always has: gunicorn.conf.py's bound is for the edge's connections only.
+    env = {**env, "GUNICORN_WORKER_CONNECTIONS": BASELINE_WORKER_CONNECTIONS}
     with servers.Gunicorn("loadtest.baseline:app", env, port, out_dir / "gunicorn-base.log") as b:
         b.wait_ready()
         print(f"==> Baseline (loadtest/baseline.py, same gunicorn config) on {b.base_url}")

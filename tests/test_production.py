@@ -54,7 +54,6 @@ def test_production_stack_serves_the_site_end_to_end(app, postgres_only, redis_p
             "REDIS_KEY_PREFIX": prefix,
             "PROXY_FIX_HOPS": "1",
             "DB_POOL_SIZE": str(POOL_SIZE),
-            "REDIS_WARM_CONNECTIONS": "2",
             "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
         }
         with production_server(env, workers=WORKERS) as master:

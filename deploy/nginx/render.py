@@ -11,7 +11,7 @@ page cache live there too. The upload limit and the security headers come from t
 Environment [default]: HTTP_PORT [8080], HTTPS_PORT [8443], TLS_CERT and TLS_KEY (required),
 EDGE_UPSTREAMS [127.0.0.1:8000] (host:port,...), TRUSTED_PROXIES [] (addresses or CIDRs),
 EDGE_PURGE_LISTEN [127.0.0.1:8089], EDGE_RATE [100r/m], EDGE_BURST [30],
-EDGE_UPSTREAM_KEEPALIVE [16] (0: none), EDGE_CACHE_SIZE [1g], EDGE_ACCESS_LOG [DIR/access.log;
+EDGE_UPSTREAM_KEEPALIVE [0: none], EDGE_CACHE_SIZE [1g], EDGE_ACCESS_LOG [DIR/access.log;
 off], EDGE_WORKER_PROCESSES [auto], STATIC_ROOT [eventmate/static], MEDIA_ROOT
 [$EVENTMATE_INSTANCE_PATH/media or instance/media], GUNICORN_KEEPALIVE [5] (upstream idle
 timeout is a second less), NGINX_MODULES_DIR [/usr/lib/nginx/modules]. A bad value ends the
@@ -170,7 +170,11 @@ def settings(env: Mapping[str, str], out: Path) -> dict[str, Any]:
         "purge_listen": purge_listen,
         "rate": matching("EDGE_RATE", env.get("EDGE_RATE", "100r/m"), r"\d+r/[sm]", "e.g. 100r/m"),
         "burst": count("EDGE_BURST", env.get("EDGE_BURST", "30")),
-        "keepalive": count("EDGE_UPSTREAM_KEEPALIVE", env.get("EDGE_UPSTREAM_KEEPALIVE", "16")),
+        # Off by default: an idle pooled connection holds one of a gevent worker's few
+        # connection slots (GUNICORN_WORKER_CONNECTIONS), and a new connection queued behind
+        # them waited until one closed (wrk page mix: 111-166 time-outs of 10 s; without the
+        # pool none, loadtest/RESULTS.md).
+        "keepalive": count("EDGE_UPSTREAM_KEEPALIVE", env.get("EDGE_UPSTREAM_KEEPALIVE", "0")),
         # Idle upstream connections are closed before gunicorn closes them (its `keepalive`),
         # or nginx could send a request down a connection gunicorn is just closing.
         "keepalive_timeout": max(1, count("GUNICORN_KEEPALIVE", gunicorn_keepalive) - 1),

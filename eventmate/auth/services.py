@@ -123,11 +123,11 @@ def _store_upgraded_hash(user: User, new_hash: str) -> None:
 def release_connection() -> None:
     """Ends the read-only transaction, so its pooled connection goes back before a hash.
 
-    A hash takes 20 ms of CPU (scrypt's took 0.1 s) and, in a burst of logins, waits its turn
-    behind others (eventmate/auth/hashing.py). Holding a connection meanwhile, 200 load-test users
-    logging in at once took every connection of the pool: pages waited 10 s for one and
-    got a 503. Objects read so far are expired and reload on their next use. A commit, not a
-    rollback: the transaction has only read, and nothing the request did is ever dropped.
+    A hash takes 20 ms of CPU (scrypt's took 0.1 s), and a burst of logins makes a queue of
+    them. Holding a connection meanwhile, 200 load-test users logging in at once took every
+    connection of the pool: pages waited 10 s for one and got a 503. Objects read so far are
+    expired and reload on their next use. A commit, not a rollback: the transaction has only
+    read, and nothing the request did is ever dropped.
     """
     db.session.commit()
 
