@@ -64,7 +64,7 @@ def purges(app, monkeypatch):
     monkeypatch.setitem(app.config, "SITE_HOSTS", ["events.example"])
     # (300 with Redis; this is about the edge's copy, which the purge keeps fresh)
     monkeypatch.setitem(app.config, "EVENT_PAGE_CACHE_SECONDS", 300)
-    monkeypatch.setattr(edge, "PURGE_AGAIN_AFTER", 0.2)
+    monkeypatch.setattr(edge, "PURGE_AGAIN_AFTER", 0.5)
     yield recorder.purges
     recorder.shutdown()
     recorder.server_close()
