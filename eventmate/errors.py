@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
@@ -83,8 +83,9 @@ def init_app(app: Flask) -> None:
             raise error
         log.error("database unavailable: %s", str(getattr(error, "orig", error)).strip())
         _forget_failed_transaction()
-        # The layout would load the signed-in user from the database it can't reach.
-        g._login_user = current_app.login_manager.anonymous_user()
+        # The layout must not load the signed-in user from the database it can't reach (the
+        # user loader reads this), nor show a user loaded before it failed.
+        g.database_unavailable = True
         body, status = render_error(503, DATABASE_DOWN_MESSAGE)
         return body, status, {"Retry-After": str(DATABASE_RETRY_AFTER)}
 

@@ -90,7 +90,9 @@ def test_signed_in_member_sees_the_503_page_not_a_500(site, running):
     running.stop()
     response = client.get("/me/bookings/")  # loading the member needs the database
     assert response.status_code == 503
-    assert "reach its database" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "reach its database" in page
+    assert "Log out" not in page  # the member couldn't be read: no half-signed-in header
 
 
 def test_booking_while_database_is_down_fails_cleanly_and_works_after(site, running):

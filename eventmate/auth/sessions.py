@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_login import login_user, logout_user
 
 from eventmate.auth import user_cache
@@ -23,7 +23,7 @@ def init_login_manager(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    if not user_id.isdigit() or g.get("database_unavailable"):  # (eventmate/errors.py)
         return None
     user = user_cache.load(int(user_id))
     return user if user is not None and user.is_active else None
