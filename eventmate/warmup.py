@@ -1,9 +1,7 @@
 """Warm gunicorn's master before it forks: the page templates (when_ready, with preload_app).
-
-(Workers used to fill their PostgreSQL and Redis pools before taking traffic too. Behind the
-edge, which bounds the requests a worker runs at once, that no longer paid: Locust at 500
-users was no slower with cold pools; loadtest/RESULTS.md.)
-"""
+Workers open their PostgreSQL and Redis connections as requests need them: behind the edge,
+which bounds the requests a worker runs at once, filling the pools first measured no faster
+(loadtest/RESULTS.md)."""
 
 from __future__ import annotations
 

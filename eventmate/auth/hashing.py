@@ -8,10 +8,9 @@ takes longer than one for an unknown email (checked against an Argon2id dummy): 
 not yet upgraded can be told from no account by timing (README, Security).
 
 Hashed inline, in the request's own greenlet: for ~21 ms its worker serves nothing else.
-Behind the edge that is what measured best (Locust, 500 users, 193 logins in the first
-seconds: sign-ins p50 0.6-1.1 s instead of 1.6-2.4 s, pages no slower) against the thread
-pool used before, which hashed one password at a time at a lower priority and left logins
-waiting behind every page on a saturated box (loadtest/RESULTS.md).
+Behind the edge, which bounds the requests a worker runs at once, that measured best: a
+lower-priority hashing thread left sign-ins waiting behind every page on a saturated box and
+made pages no faster (loadtest/RESULTS.md).
 """
 
 from __future__ import annotations
