@@ -71,9 +71,13 @@ class Config:
     PAGE_CACHE_BR_LEVEL = 5  # once per stored page, not per response (q6 took 1.6x as long)
 
     CACHE_DEFAULT_TIMEOUT = 300
-    RATELIMIT_DEFAULT = "100 per minute"
+    # One budget per client IP (an IPv6 /64) shared by every page, 404s and 405s included.
+    RATELIMIT_APPLICATION = "100 per minute"
     LOGIN_LIMIT_PER_IP = "10 per minute"
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # per account and client
+    # Past this many failures on one account from all clients, each attempt waits (never 429).
+    LOGIN_ACCOUNT_CEILING = "20 per 15 minutes"
+    LOGIN_SLOWDOWN_SECONDS = 2.0
     REGISTER_LIMIT = "5 per hour"
     BOOKING_LIMIT = "20 per minute"
     # X-RateLimit-* on every response would cost two more Redis round trips per request; a 429
@@ -144,8 +148,8 @@ class Config:
         # Host names the site is served under, whose cached pages are purged; the host a
         # change was made through is purged too.
         settings["SITE_HOSTS"] = [host.lower() for host in _listed(environ.get("SITE_HOSTS", ""))]
-        if "RATELIMIT_DEFAULT" in environ:  # empty: the edge limits requests per IP instead
-            settings["RATELIMIT_DEFAULT"] = environ["RATELIMIT_DEFAULT"]
+        if "RATELIMIT_APPLICATION" in environ:  # empty: the edge limits requests per IP instead
+            settings["RATELIMIT_APPLICATION"] = environ["RATELIMIT_APPLICATION"]
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
                 "pool_pre_ping": True,

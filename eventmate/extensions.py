@@ -2,7 +2,6 @@
 
 from flask_caching import Cache
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_session import Session
@@ -11,6 +10,8 @@ from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from eventmate.security.clients import client_key, request_identity
 
 # Deterministic constraint names, so Alembic migrations match on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -41,7 +42,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 cache = CountingCache()
 server_session = Session()
-limiter = Limiter(key_func=get_remote_address)
+# One budget per client across the whole site (RATELIMIT_APPLICATION), plus the per-view
+# limits in eventmate/security/limits.py.
+limiter = Limiter(key_func=client_key, request_identifier=request_identity)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # Only for the per-view decorator (@talisman(force_https=False)); each app gets its own

@@ -27,7 +27,7 @@ EDGE_DEFAULTS = {
 }
 # Settings of the stack a caller may change for an A/B run (they pass through to nginx and
 # gunicorn); the report's heading lists those set, so two summaries say what differed.
-TUNABLE = re.compile(r"^(EDGE_|GUNICORN_|DB_|REDIS_MAX|RATELIMIT_DEFAULT$)")
+TUNABLE = re.compile(r"^(EDGE_|GUNICORN_|DB_|REDIS_MAX|RATELIMIT_APPLICATION$)")
 # Set by the load test itself, whatever the caller's environment says.
 OWN = {"EDGE_UPSTREAMS", "EDGE_PURGE_LISTEN", "EDGE_PURGE_URLS"}
 

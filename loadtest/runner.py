@@ -49,7 +49,7 @@ def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
         env["WEB_CONCURRENCY"] = str(args.workers)
     if ports:
         env["EDGE_PURGE_URLS"] = f"http://127.0.0.1:{ports.purge}"
-        env["RATELIMIT_DEFAULT"] = os.environ.get("RATELIMIT_DEFAULT", "")
+        env["RATELIMIT_APPLICATION"] = os.environ.get("RATELIMIT_APPLICATION", "")
         env["SITE_HOSTS"] = "127.0.0.1"
     else:  # no edge to purge (with one, event pages would be cached longer than listings)
         env.pop("EDGE_PURGE_URLS", None)

@@ -42,11 +42,13 @@ def login():
     if not session_store_available():
         return _sign_in_unavailable("auth/login.html", form)
     if form.validate_on_submit():
+        limits.slow_down_if_targeted(form.email.data)
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             start_session(user)
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(safe_next_url(form.next.data) or url_for("main.home"))
+        limits.count_failed_login(form.email.data)
         form.form_errors.append("That email and password don't match an account.")
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
