@@ -221,6 +221,22 @@ def test_the_limit_answers_429_in_the_sites_style_but_never_on_health_checks(sit
     assert {plain.get("/health/live/")[0] for _ in range(10)} == {200}
 
 
+def test_an_ipv6_client_is_limited_by_its_64(site):
+    """Each request from another address of one /64 (as nginx writes them, compressed or not)
+    still spends the one budget; the neighbouring /64 has its own."""
+    visitor = site.browser()
+    addresses = [f"2001:db8:0:7::{n:x}" for n in range(1, 20)]
+    addresses += [f"2001:db8:0:7:{n:x}:1:2:3" for n in range(1, 21)]
+    statuses = []
+    for address in [*addresses, "2001:db8:0:7:ffff::"]:
+        visitor.headers = {"X-Forwarded-For": address}
+        statuses.append(visitor.get("/events/?q=six")[0])
+    assert statuses[:30] == [200] * 30  # the burst
+    assert statuses[-1] == 429
+    visitor.headers = {"X-Forwarded-For": "2001:db8:0:8::1"}
+    assert visitor.get("/events/?q=six")[0] == 200
+
+
 def test_static_files_are_immutable_and_precompressed(site):
     manifest = json.loads((site.static / "cache_manifest.json").read_text())
     path = "/static/" + manifest["css/site.css"]

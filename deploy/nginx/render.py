@@ -194,7 +194,38 @@ def settings(env: Mapping[str, str], out: Path) -> dict[str, Any]:
         "error_page_csp": ERROR_PAGE_CSP,
         "retry_after": RETRY_AFTER,
         "cacheable_paths": cacheable_paths(),
+        "ipv6_client_rules": ipv6_client_rules(),
     }
+
+
+IPV6_GROUP = "[0-9a-f]{1,4}"
+
+
+def ipv6_client_rules() -> list[tuple[str, str]]:
+    """`map $remote_addr` rules turning an IPv6 address into its /64, as the app's limits count
+    clients (eventmate/security/clients.py): one subscriber holds a whole /64.
+
+    nginx writes an address compressed ("2001:db8::5"), so the first four groups are not always
+    there to cut off. Each way "::" can stand in the text gets its own rule: `a` groups before
+    it, `b` after, 8 - a - b zero groups in it; the /64 is the groups before, the zeros, and the
+    groups after that still fall in the first four."""
+    group = IPV6_GROUP
+    rules = [(rf"^(?<v6a>{group}:{group}:{group}:{group}):", "$v6a")]
+    for before in range(4):
+        for after in range(8 - before):
+            zeros = 8 - before - after
+            kept_after = max(0, after - 4)  # groups after "::" still inside the first four
+            head = ":".join([group] * before)
+            tail = ":".join([group] * after)
+            if kept_after:
+                tail_kept = ":".join([group] * kept_after)
+                rest = ":".join([group] * (after - kept_after))
+                tail = f"(?<v6b>{tail_kept}):{rest}"
+            pattern = f"^(?<v6a>{head})::{tail}$" if before else f"^::{tail}$"
+            prefix = (["$v6a"] if before else []) + ["0"] * min(zeros, 4 - before)
+            prefix += ["$v6b"] if kept_after else []
+            rules.append((pattern, ":".join(prefix)))
+    return rules
 
 
 def cacheable_paths() -> list[str]:
