@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 # Values people copy from tutorials; production refuses to start with any of them.
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "you-will-never-guess"}
@@ -34,6 +35,15 @@ def allowed_networks(value: str) -> list[IPv4Network | IPv6Network]:
 
 def _listed(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def next_database(redis_url: str) -> str:
+    """The same Redis server's next database (redis://h:6379/2 → /3; 15 wraps to 0)."""
+    parts = urlsplit(redis_url)
+    number = parts.path.strip("/") or "0"
+    if not number.isdigit():
+        raise ConfigError(f"REDIS_URL: {number!r} is not a database number")
+    return urlunsplit(parts._replace(path=f"/{(int(number) + 1) % 16}"))
 
 
 def normalise_database_url(url: str) -> str:
@@ -122,7 +132,9 @@ class Config:
         database_url = environ.get("DATABASE_URL") or f"sqlite:///{instance_path}/eventmate.db"
         settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
         settings["SECRET_KEY"] = environ.get("SECRET_KEY") or cls.instance_secret(instance_path)
-        settings.update(cls.store_settings(environ.get("REDIS_URL"), instance_path))
+        redis_url = environ.get("REDIS_URL")
+        session_url = environ.get("SESSION_REDIS_URL") or (redis_url and next_database(redis_url))
+        settings.update(cls.store_settings(redis_url, session_url, instance_path))
         # Several deployments can share one Redis, each under its own prefix.
         prefix = environ.get("REDIS_KEY_PREFIX", "em:")
         settings["CACHE_KEY_PREFIX"] = f"{prefix}cache:"
@@ -148,6 +160,9 @@ class Config:
         # Host names the site is served under, whose cached pages are purged; the host a
         # change was made through is purged too.
         settings["SITE_HOSTS"] = [host.lower() for host in _listed(environ.get("SITE_HOSTS", ""))]
+        # Any other Host header is a 400: it would be a cache key and the base of every
+        # absolute URL the page holds (canonical, og:url).
+        settings["TRUSTED_HOSTS"] = settings["SITE_HOSTS"] or None
         if "RATELIMIT_APPLICATION" in environ:  # empty: the edge limits requests per IP instead
             settings["RATELIMIT_APPLICATION"] = environ["RATELIMIT_APPLICATION"]
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -165,21 +180,28 @@ class Config:
         return settings
 
     @staticmethod
-    def store_settings(redis_url: str | None, instance_path: str) -> dict:
-        """Cache, sessions and rate limits: Redis when REDIS_URL is set, in-process otherwise."""
+    def store_settings(redis_url: str | None, session_url: str | None, instance_path: str) -> dict:
+        """Cache, sessions and rate limits: Redis when REDIS_URL is set, in-process otherwise.
+
+        Cached data (REDIS_URL) may be evicted at any time; sessions and rate-limit counters
+        (SESSION_REDIS_URL, by default the next database of the same server) must not be. Kept
+        apart, a flood of cached pages can't push out sessions, and each store can be given
+        its own memory policy (README: "Redis")."""
         if redis_url:
             return {
                 "REDIS_URL": redis_url,
+                "SESSION_REDIS_URL": session_url,
                 # RedisCache that treats an unavailable Redis as a miss (eventmate/resilience).
                 "CACHE_TYPE": "eventmate.resilience.ResilientRedisCache",
                 "CACHE_REDIS_URL": redis_url,
                 "SESSION_TYPE": "redis",
-                "RATELIMIT_STORAGE_URI": redis_url,
+                "RATELIMIT_STORAGE_URI": session_url,
                 # With Redis down, count in process memory instead of failing requests.
                 "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             }
         return {
             "REDIS_URL": None,
+            "SESSION_REDIS_URL": None,
             "CACHE_TYPE": "SimpleCache",
             "SESSION_TYPE": "cachelib",
             "SESSION_CACHELIB_DIR": os.path.join(instance_path, "sessions"),
@@ -223,7 +245,13 @@ class ProductionConfig(Config):
                 "characters in production. Make one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
-        return super().settings_from_env(environ, instance_path)
+        settings = super().settings_from_env(environ, instance_path)
+        if not settings["SITE_HOSTS"]:
+            raise ConfigError(
+                "SITE_HOSTS must name the host names the site is served under in production "
+                "(e.g. SITE_HOSTS=events.example.org): requests for any other Host are refused."
+            )
+        return settings
 
 
 class TestConfig(Config):
@@ -240,7 +268,8 @@ class TestConfig(Config):
             or f"sqlite:///{instance_path}/eventmate-test.db",
             "SECRET_KEY": "test-secret-key-not-for-production-use",
         }
-        passed = ("REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS", "EDGE_PURGE_URLS", "SITE_HOSTS")
+        passed = ("REDIS_URL", "SESSION_REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS",
+                  "EDGE_PURGE_URLS", "SITE_HOSTS")  # fmt: skip
         for name in passed:
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]

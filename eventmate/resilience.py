@@ -223,5 +223,5 @@ def use_resilient_sessions(app: Flask) -> None:
         permanent=config.get("SESSION_PERMANENT", True),
         sid_length=config.get("SESSION_ID_LENGTH", 32),
         serialization_format=config.get("SESSION_SERIALIZATION_FORMAT", "msgpack"),
-        breaker=breaker_for(config["REDIS_URL"]),
+        breaker=breaker_for(config["SESSION_REDIS_URL"]),
     )

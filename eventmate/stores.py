@@ -12,10 +12,11 @@ from eventmate.resilience import redis_client, redis_pool
 
 
 def session_store_client(config: Mapping) -> dict:
-    """Flask-Session wants a ready client object, not a URL; Flask-Limiter gets a bounded pool
-    (left alone, it would make an unbounded one)."""
+    """Sessions and rate-limit counters share SESSION_REDIS_URL (never evicted). Flask-Session
+    wants a ready client object, not a URL; Flask-Limiter gets a bounded pool (left alone, it
+    would make an unbounded one)."""
     if config["SESSION_TYPE"] == "redis":
-        url, most = config["REDIS_URL"], config["REDIS_MAX_CONNECTIONS"]
+        url, most = config["SESSION_REDIS_URL"], config["REDIS_MAX_CONNECTIONS"]
         limiter_options = {**config.get("RATELIMIT_STORAGE_OPTIONS", {})}
         limiter_options["connection_pool"] = redis_pool(url, most)
         # The storage's own prefix (default "LIMITS") starts the key: make it ours.

@@ -42,6 +42,7 @@ def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
         "DATABASE_URL": os.environ["LOADTEST_DATABASE_URL"],
         "REDIS_URL": os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/9"),
         "PROXY_FIX_HOPS": "1",
+        "SITE_HOSTS": "127.0.0.1",
         "EVENTMATE_INSTANCE_PATH": str(out_dir / "instance"),
         "LOADTEST_PASSWORD": os.environ.get("LOADTEST_PASSWORD") or secrets.token_urlsafe(18),
     }
@@ -50,7 +51,6 @@ def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
     if ports:
         env["EDGE_PURGE_URLS"] = f"http://127.0.0.1:{ports.purge}"
         env["RATELIMIT_APPLICATION"] = os.environ.get("RATELIMIT_APPLICATION", "")
-        env["SITE_HOSTS"] = "127.0.0.1"
     else:  # no edge to purge (with one, event pages would be cached longer than listings)
         env.pop("EDGE_PURGE_URLS", None)
     return env

@@ -33,7 +33,49 @@ def test_urls_switch_to_postgres_and_redis(tmp_path):
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["max_overflow"] == 0
     assert settings["CACHE_TYPE"] == "eventmate.resilience.ResilientRedisCache"
     assert settings["SESSION_TYPE"] == "redis"
-    assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+    # Sessions and rate-limit counters (never to be evicted) apart from cached data.
+    assert settings["CACHE_REDIS_URL"] == "redis://cache:6379/0"
+    assert settings["SESSION_REDIS_URL"] == "redis://cache:6379/1"
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/1"
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "sessions"),
+    [
+        ("redis://cache:6379", "redis://cache:6379/1"),
+        ("redis://:pw@cache:6379/15", "redis://:pw@cache:6379/0"),
+        ("rediss://cache:6380/4?ssl_cert_reqs=none", "rediss://cache:6380/5?ssl_cert_reqs=none"),
+    ],
+)
+def test_sessions_default_to_the_next_redis_database(tmp_path, redis_url, sessions):
+    settings = Config.settings_from_env({"REDIS_URL": redis_url}, str(tmp_path))
+    assert settings["SESSION_REDIS_URL"] == sessions
+    explicit = {"REDIS_URL": redis_url, "SESSION_REDIS_URL": "redis://sessions:6379/0"}
+    assert Config.settings_from_env(explicit, str(tmp_path))["SESSION_REDIS_URL"] == (
+        "redis://sessions:6379/0"
+    )
+
+
+def test_production_refuses_to_start_without_its_host_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVENTMATE_CONFIG", "production")
+    monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.delenv("SITE_HOSTS", raising=False)
+    with pytest.raises(ConfigError, match="SITE_HOSTS"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_a_request_for_an_unknown_host_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("SITE_HOSTS", "events.example.org")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
+    app = create_app(ProductionConfig, instance_path=str(tmp_path))
+    client = app.test_client()
+    https = {"base_url": "https://events.example.org"}
+    assert client.get("/robots.txt", **https).status_code == 200
+    assert client.get("/robots.txt", base_url="https://events.example.org:8443").status_code == 200
+    response = client.get("/robots.txt", base_url="https://attacker.example")
+    assert response.status_code == 400
+    assert "Sitemap" not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -61,6 +103,7 @@ def test_production_refuses_to_start_without_a_real_secret(tmp_path, monkeypatch
 
 def test_production_starts_with_a_real_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("SITE_HOSTS", "events.example.org")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     app = create_app(ProductionConfig, instance_path=str(tmp_path))
     assert app.config["SECRET_KEY"] == REAL_SECRET

@@ -69,6 +69,7 @@ def serve(url: str, static: Path, app_env: dict | None = None, **edge_settings) 
             "TEST_DATABASE_URL": url,
             "TEST_PAGE_CACHE_SECONDS": "60",
             "TEST_PROXY_FIX_HOPS": "1",
+            "TEST_SITE_HOSTS": "127.0.0.1,localhost",
             "TEST_EDGE_PURGE_URLS": f"http://127.0.0.1:{purge_port}",
             **(app_env or {}),
         }
@@ -219,6 +220,35 @@ def test_the_limit_answers_429_in_the_sites_style_but_never_on_health_checks(sit
     plain = site.browser("http")
     plain.headers = visitor.headers
     assert {plain.get("/health/live/")[0] for _ in range(10)} == {200}
+
+
+def test_one_copy_of_a_page_is_kept_however_its_url_is_spelled(site):
+    """Junk in the URL can't fill the cache: other spellings of a page's URL are redirected to
+    it, invalid values are answered (with a notice) but not stored, unknown hosts refused."""
+    visitor = site.browser()
+    canonical = "/events/?q=spelling"
+    for spelling in ("/events/?q=spelling&utm_source=x", "/events/?city=&q=spelling",
+                     "/events/?q=%73pelling", "/events/?q=spelling&sort=relevance"):  # fmt: skip
+        for _ in range(2):
+            status, headers, _ = visitor.get(spelling)
+            assert status == 301, spelling
+            assert headers["Location"].endswith(canonical)
+            assert cache_status(headers) != "HIT"
+    assert cache_status(visitor.get(canonical)[1]) == "MISS"
+    assert cache_status(visitor.get(canonical)[1]) == "HIT"
+    for invalid, notice in (("/events/?page=aaaa", "page number doesn"),
+                            ("/events/?category=nope", "no category"),
+                            ("/events/?q=" + "x" * 1000, "shortened")):  # fmt: skip
+        for _ in range(2):
+            status, headers, page = visitor.get(invalid)
+            assert status == 200
+            assert notice in page
+            assert cache_status(headers) == "MISS"  # answered every time, never stored
+    for _ in range(2):
+        status, headers, page = visitor.request("GET", "/", headers={"Host": "attacker.example"})
+        assert status == 400
+        assert "not served under that host name" in page
+        assert cache_status(headers) != "HIT"
 
 
 def test_an_ipv6_client_is_limited_by_its_64(site):

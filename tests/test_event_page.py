@@ -73,7 +73,8 @@ def test_event_page_shows_rating_and_paginates_reviews(client, db_session):
         )
     db_session.commit()
 
-    first = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    first_url = f"/events/{event.slug}/"
+    first = client.get(first_url).get_data(as_text=True)
     second = client.get(f"/events/{event.slug}/?reviews=2").get_data(as_text=True)
 
     assert "<strong>4.5</strong> out of 5 · 12 reviews" in first
@@ -83,9 +84,12 @@ def test_event_page_shows_rating_and_paginates_reviews(client, db_session):
     assert "Review number 10" in second
     assert "Review number 11" in second
     assert f'href="/events/{event.slug}/?reviews=2"' in first
-    for bad in ("-1", "abc", "999"):
+    # Anything else is one of those two pages: a redirect there, never a page of its own.
+    last = f"/events/{event.slug}/?reviews=2"
+    for bad, canonical in (("-1", first_url), ("abc", first_url), ("1", first_url), ("999", last)):
         response = client.get(f"/events/{event.slug}/?reviews={bad}")
-        assert response.status_code == 200
+        assert response.status_code == 301
+        assert response.headers["Location"] == canonical
 
 
 def test_review_text_is_escaped(client, db_session):

@@ -90,10 +90,13 @@ def test_anonymous_pages_may_be_kept_by_the_edge(client, page_cache, event):
 
 def test_event_pages_are_kept_longer_when_the_edge_is_purged(client, page_cache, event, purges):
     assert kept_for(client.get(f"/events/{event.slug}/")) == 300
-    # Only the canonical URL is purged: any other is kept no longer than a listing.
-    assert kept_for(client.get(f"/events/{event.slug}/?reviews=2")) == 60
-    assert kept_for(client.get(f"/events/{event.slug}/?utm_source=mail")) == 60
     assert kept_for(client.get("/events/")) == 60
+    # Another spelling of the URL is redirected to it, and the redirect is not kept.
+    for query in ("reviews=2", "utm_source=mail", "reviews=1"):
+        response = client.get(f"/events/{event.slug}/?{query}")
+        assert response.status_code == 301
+        assert response.headers["Location"] == f"/events/{event.slug}/"
+        assert kept_for(response) is None
 
 
 def test_an_event_page_is_never_kept_past_the_event_start(client, page_cache, db_session, purges):
@@ -164,3 +167,43 @@ def test_an_unreachable_edge_never_fails_the_change(
         result = book_seats(make_member(), event, 1, "token-3")
         assert wait_for(lambda: caplog.text.count("edge purge failed at http://127.0.0.1:9:") == 2)
     assert result.created
+
+
+@pytest.mark.parametrize(
+    "junk", ["page=aaaa", "category=nope", "q=" + "x" * 5000, "from=banana", "sort=sideways"]
+)
+def test_invalid_values_are_answered_but_never_stored(client, page_cache, event, junk):
+    response = client.get(f"/events/?{junk}")
+    assert response.status_code == 200
+    assert 'class="notice' in response.get_data(as_text=True)
+    assert kept_for(response) is None  # the edge must not keep it
+
+
+@pytest.mark.parametrize("junk", ["page=aaaa", "q=" + "y" * 5000, "city=atlantis"])
+def test_members_pages_for_invalid_values_are_not_stored_either(
+    client, login, db_session, page_cache, event, count_queries, junk
+):
+    login(make_member(email="mo@example.com"))
+    url = f"/events/?{junk}"
+    client.get(url)
+    with count_queries() as again:
+        assert client.get(url).status_code == 200
+    assert again.count > 1  # rendered again: nothing was kept for it
+    canonical = "/events/?q=jazz"
+    client.get(canonical)
+    with count_queries() as stored:
+        assert client.get(canonical).status_code == 200
+    assert stored.count <= 1  # the canonical page was kept
+
+
+def test_other_spellings_of_a_url_are_redirected_to_it(client, page_cache, event):
+    for spelling, canonical in (
+        ("/events/?city=&q=jazz&when=", "/events/?q=jazz"),
+        ("/events/?sort=date&utm_medium=mail", "/events/"),
+        (f"/categories/{event.category}/?category=tech&page=1", f"/categories/{event.category}/"),
+        ("/events/?q=jazz%20%20night", "/events/?q=jazz+night"),
+    ):
+        response = client.get(spelling)
+        assert response.status_code == 301, spelling
+        assert response.headers["Location"] == canonical
+        assert kept_for(response) is None

@@ -13,6 +13,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from config import next_database
 from eventmate.extensions import db
 from eventmate.models import Booking
 from tests.conftest import PASSWORD, app_for_database, fresh_database
@@ -29,15 +30,16 @@ def redis_prefix():
     """A key prefix of this test's own in the test Redis, removed afterwards."""
     url = os.environ.get("TEST_REDIS_URL") or pytest.skip("no Redis configured in this run")
     prefix = f"em-prod-test-{uuid.uuid4().hex[:8]}:"
-    client = redis.Redis.from_url(url)
-    yield url, prefix, client
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
-    client.close()
+    cache, sessions = redis.Redis.from_url(url), redis.Redis.from_url(next_database(url))
+    yield url, prefix, (cache, sessions)
+    for client in (cache, sessions):
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()
 
 
 def test_production_stack_serves_the_site_end_to_end(app, postgres_only, redis_prefix, tmp_path):
-    redis_url, prefix, store = redis_prefix
+    redis_url, prefix, stores = redis_prefix
     with fresh_database(app) as url, app_for_database(url, str(tmp_path / "setup")) as setup:
         with setup.app_context():
             upgrade()
@@ -53,6 +55,7 @@ def test_production_stack_serves_the_site_end_to_end(app, postgres_only, redis_p
             "REDIS_URL": redis_url,
             "REDIS_KEY_PREFIX": prefix,
             "PROXY_FIX_HOPS": "1",
+            "SITE_HOSTS": "127.0.0.1",
             "DB_POOL_SIZE": str(POOL_SIZE),
             "EVENTMATE_INSTANCE_PATH": str(tmp_path / "instance"),
         }
@@ -94,10 +97,14 @@ def test_production_stack_serves_the_site_end_to_end(app, postgres_only, redis_p
 
     # No worker ever went past its pool (no overflow).
     assert 0 < backends <= WORKERS * POOL_SIZE
-    # One Redis, three clients, each under its own prefix.
-    assert list(store.scan_iter(f"{prefix}session:*"))
-    assert list(store.scan_iter(f"{prefix}limits*"))
-    assert list(store.scan_iter(f"{prefix}cache:*"))
+    # Cached data in REDIS_URL's database; sessions and rate limits, which must never be
+    # evicted, in the next one; each under its own prefix.
+    cache, sessions = stores
+    assert list(sessions.scan_iter(f"{prefix}session:*"))
+    assert list(sessions.scan_iter(f"{prefix}limits*"))
+    assert list(cache.scan_iter(f"{prefix}cache:*"))
+    assert not list(cache.scan_iter(f"{prefix}session:*"))
+    assert not list(sessions.scan_iter(f"{prefix}cache:*"))
 
 
 def _connections_to(url: str) -> int:

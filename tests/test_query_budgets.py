@@ -31,7 +31,7 @@ def fill(rows: int):
     [
         ("home", "/"),
         ("search", "/events/"),
-        ("search", "/events/?q=event&category=music&sort=price&when=this-month&page=2"),
+        ("search", "/events/?q=event&category=music&when=this-month&sort=price&page=2"),
         ("search", "/categories/music/"),
         ("detail", None),
     ],

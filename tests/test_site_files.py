@@ -117,4 +117,8 @@ def test_malformed_paths_are_404_not_500(client, db_session, url):
 def test_control_characters_in_the_query_string_are_harmless(client, db_session, query):
     make_event(title="Jazz Night")
     db_session.commit()
-    assert client.get(f"/events/?{query}").status_code == 200
+    response = client.get(f"/events/?{query}", follow_redirects=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "%00" not in page  # neither in links nor in the canonical URL
+    assert "\x00" not in page

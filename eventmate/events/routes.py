@@ -14,6 +14,7 @@ from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
+from eventmate.pagecache.canonical import canonical_redirect
 from eventmate.pagecache.keys import CHANGES_AT
 from eventmate.pagecache.members import (
     capturing_shared_page,
@@ -82,6 +83,9 @@ def detail(slug: str):
     rating = queries.rating_summary(event.id, event.slug, aggregate_seconds)
     review_pages = max(1, -(-rating.count // per_page))
     review_page = min(page_number(request.args.get("reviews")), review_pages)
+    elsewhere = canonical_redirect({"reviews": str(review_page)} if review_page > 1 else {})
+    if elsewhere is not None:
+        return elsewhere
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
     setattr(g, CHANGES_AT, event.starts_at)  # bookable until then: no cached copy outlives it
     if capturing_shared_page():
@@ -141,15 +145,22 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
     now = datetime.now(UTC)
     cities = queries.cities_by_slug()
     filters = _parse_filters(args, cities, now, config["SEARCH_QUERY_MAX_LENGTH"])
+    fixed = {"city"} if landing_city else {"category"} if landing_category else set()
+
+    def params(**overrides) -> dict[str, str]:
+        """The query parameters of this page's URL (fixed path filters left out)."""
+        return {k: v for k, v in filters.params(**overrides).items() if k not in fixed}
+
+    elsewhere = canonical_redirect(params(), invalid=bool(filters.notices))
+    if elsewhere is not None:
+        return elsewhere
+
+    def search_url(**overrides) -> str:
+        return url_for(request.endpoint, **(request.view_args or {}), **params(**overrides))
+
     results = queries.search_events(
         filters, now, config["EVENTS_PER_PAGE"], config["AGGREGATE_CACHE_SECONDS"]
     )
-    fixed = {"city"} if landing_city else {"category"} if landing_category else set()
-
-    def search_url(**overrides) -> str:
-        """This page's URL for the current filters (fixed path filters left out)."""
-        params = {k: v for k, v in filters.params(**overrides).items() if k not in fixed}
-        return url_for(request.endpoint, **(request.view_args or {}), **params)
 
     return render_template(
         "events/search.html",

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app, g, has_request_context, request, session
 
+from eventmate.pagecache.canonical import is_canonical_request
 from eventmate.pagecache.keys import CACHEABLE, CHANGES_AT, entry_seconds
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def _shareable(response: Response) -> bool:
         current_app.config["PAGE_CACHE_SECONDS"] > 0
         and request.method in ("GET", "HEAD")
         and response.status_code == 200
+        and is_canonical_request()  # one copy per page, not one per spelling of its URL
         and response.mimetype == "text/html"
         and not response.is_streamed
         and "Set-Cookie" not in response.headers

@@ -30,6 +30,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from eventmate.extensions import cache
+from eventmate.pagecache.canonical import is_canonical_request
 from eventmate.pagecache.keys import CHANGES_AT, entry_seconds, page_key, version_keys
 from eventmate.pagecache.versions import current_entry
 
@@ -92,7 +93,8 @@ def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None
                 return skeleton
             now = datetime.now(UTC)
             seconds = entry_seconds(config, request.endpoint, g.get(CHANGES_AT), now)
-            if seconds > 0 and _storable(skeleton):  # (a timeout of 0 would mean "forever")
+            # (A timeout of 0 would mean "forever".)
+            if seconds > 0 and is_canonical_request() and _storable(skeleton):
                 entry = {"versions": versions, "html": skeleton, "facts": facts}
                 cache.set(key, entry, timeout=seconds)
             return _filled(skeleton, names, context, facts)
