@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -44,6 +45,14 @@ def next_database(redis_url: str) -> str:
     if not number.isdigit():
         raise ConfigError(f"REDIS_URL: {number!r} is not a database number")
     return urlunsplit(parts._replace(path=f"/{(int(number) + 1) % 16}"))
+
+
+def write_private_file(path: Path, text: str = "") -> None:
+    """Create `path`, readable by its owner only from the first byte (mode 0600, whatever the
+    umask: a chmod after writing would leave a moment when anyone could read it)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def normalise_database_url(url: str) -> str:
@@ -218,8 +227,8 @@ class Config:
         path = Path(instance_path) / "secret_key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            with suppress(FileExistsError):  # another process made it first: use theirs
+                write_private_file(path, secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

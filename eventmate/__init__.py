@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
+from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
-from config import Config, config_from_env
+from config import Config, config_from_env, write_private_file
 
 
 def create_app(config_class: type[Config] | None = None, instance_path: str | None = None) -> Flask:
@@ -18,6 +21,7 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_object(config_class)
     app.config.update(config_class.settings_from_env(os.environ, app.instance_path))
+    create_private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_extensions(app)
     register_url_converters(app)
@@ -30,6 +34,19 @@ def create_app(config_class: type[Config] | None = None, instance_path: str | No
     return app
 
 
+def create_private_sqlite_file(url: str) -> None:
+    """SQLite creates its file with the umask's mode (usually readable by everyone): create it
+    first, owner-only. Its journal and WAL files take the database file's mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with suppress(FileExistsError):
+            write_private_file(path)
+
+
 def register_extensions(app: Flask) -> None:
     from eventmate import assets, monitoring, pagecache, security
     from eventmate.auth.sessions import init_login_manager
@@ -37,7 +54,7 @@ def register_extensions(app: Flask) -> None:
     from eventmate.media import storage
     from eventmate.models.search import include_object
     from eventmate.resilience import use_resilient_sessions
-    from eventmate.stores import session_store_client, skip_sessions_for_infrastructure
+    from eventmate.stores import install_session_interface, session_store_client
 
     monitoring.init_app(app)  # first: its before_request times everything after it
     db.init_app(app)
@@ -53,7 +70,7 @@ def register_extensions(app: Flask) -> None:
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
     use_resilient_sessions(app)
-    skip_sessions_for_infrastructure(app)
+    install_session_interface(app)
     csrf.init_app(app)
     init_login_manager(app)
     limiter.init_app(app)

@@ -202,7 +202,7 @@ def _note_session_store_down() -> None:
 
 def session_store_available() -> bool:
     """Can sessions be stored right now? (Always, for the embedded in-process store.)"""
-    interface = getattr(current_app.session_interface, "inner", current_app.session_interface)
+    interface = current_app.extensions.get("session_store")
     if g.get("session_store_down"):
         return False
     if not isinstance(interface, ResilientRedisSessionInterface):

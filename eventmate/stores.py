@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cachelib import FileSystemCache
-from flask import Flask, Request
-from flask.sessions import SessionInterface
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSession, SessionInterface
+from flask.sessions import SecureCookieSessionInterface as SessionCookieInterface
 
 from eventmate.resilience import redis_client, redis_pool
 
@@ -30,6 +31,79 @@ def session_store_client(config: Mapping) -> dict:
             config["SESSION_CACHELIB_DIR"], threshold=10_000, mode=0o600
         )
     }
+
+
+VISITOR_COOKIE = "visitor_session"
+MEMBER_KEY = "member"  # set at sign-in (eventmate/auth/sessions.py)
+
+
+class VisitorCookieSessions(SessionCookieInterface):
+    """Flask's signed-cookie sessions, under a cookie name of their own."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return VISITOR_COOKIE
+
+
+class MembersOnServer(SessionInterface):
+    """Only a signed-in member's session is kept in the server-side store; a visitor's (a form's
+    CSRF token, a flash message) lives in a signed cookie.
+
+    The server-side store is bounded (the embedded default's files) or must never be evicted
+    (Redis): a flood of anonymous requests, each getting a CSRF token, would otherwise fill it
+    and push out members' sessions. Signing in moves the session to the store under a new id
+    (the store never reuses an id it didn't issue: no fixation); signing out moves what is
+    left (a flash) back to the cookie."""
+
+    def __init__(self, server: SessionInterface) -> None:
+        self.server = server
+        self.visitor = VisitorCookieSessions()
+
+    def open_session(self, app: Flask, request: Request):
+        if request.cookies.get(app.config["SESSION_COOKIE_NAME"]):
+            session = self.server.open_session(app, request)
+            if session is None or MEMBER_KEY in session:
+                return session
+        return self.visitor.open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        member = MEMBER_KEY in session
+        if isinstance(session, SecureCookieSession):
+            if not member:
+                self.visitor.save_session(app, session, response)
+                return
+            stored = self.server.open_session(app, request)  # a new id
+            stored.update(session)
+            stored.permanent = session.permanent
+            stored.modified = True
+            self.server.save_session(app, stored, response)
+            self._forget_visitor_cookie(app, response)
+            return
+        if member:
+            self.server.save_session(app, session, response)
+            return
+        left = dict(session)  # signed out: drop the stored copy, keep what's left in a cookie
+        session.clear()
+        self.server.save_session(app, session, response)
+        if left:
+            visitor = self.visitor.session_class(left)
+            visitor.modified = True
+            self.visitor.save_session(app, visitor, response)
+
+    def _forget_visitor_cookie(self, app: Flask, response) -> None:
+        if request.cookies.get(VISITOR_COOKIE):
+            response.delete_cookie(
+                VISITOR_COOKIE,
+                domain=self.visitor.get_cookie_domain(app),
+                path=self.visitor.get_cookie_path(app),
+            )
+
+    def regenerate(self, session) -> None:
+        """Sign-in: a member's stored session gets a new id; a visitor's gets one on saving."""
+        if not isinstance(session, SecureCookieSession):
+            self.server.regenerate(session)
+
+    def __getattr__(self, name: str):
+        return getattr(self.server, name)
 
 
 class SessionlessPaths(SessionInterface):
@@ -59,8 +133,10 @@ class SessionlessPaths(SessionInterface):
         return getattr(self.inner, name)  # e.g. regenerate(), for sign-in
 
 
-def skip_sessions_for_infrastructure(app: Flask) -> None:
+def install_session_interface(app: Flask) -> None:
+    """Members' sessions in the store, visitors' in a cookie, none for infrastructure paths."""
     static = (app.static_url_path or "/static").rstrip("/") + "/"
+    app.extensions["session_store"] = app.session_interface  # (resilience.py asks it)
     app.session_interface = SessionlessPaths(
-        app.session_interface, (static, "/health/", "/metrics/", "/robots.txt")
+        MembersOnServer(app.session_interface), (static, "/health/", "/metrics/", "/robots.txt")
     )

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -95,13 +97,55 @@ def session_cookie(client) -> str | None:
 def test_login_issues_a_new_session_id(client, db_session, login):
     user = make_member()
     db_session.commit()
-    csrf_token(client, "/login/")  # an anonymous session exists now
-    before = session_cookie(client)
-    assert before
+    client.set_cookie("session", "planted-by-an-attacker")  # session fixation attempt
+    csrf_token(client, "/login/")
+    assert session_cookie(client) == "planted-by-an-attacker"  # a visitor's visit stores nothing
     login(user)
     after = session_cookie(client)
     assert after
-    assert after != before
+    assert after != "planted-by-an-attacker"
+    assert "Log out" in client.get("/").get_data(as_text=True)
+
+
+def stored_sessions(app) -> int:
+    """Sessions in the server-side store (files for the embedded default, or Redis keys)."""
+    config = app.config
+    if config["SESSION_TYPE"] == "redis":
+        return len(list(config["SESSION_REDIS"].scan_iter(f"{config['SESSION_KEY_PREFIX']}*")))
+    folder = Path(config["SESSION_CACHELIB_DIR"])
+    return len(list(folder.iterdir())) if folder.exists() else 0
+
+
+def test_visitors_store_no_session_on_the_server(app, db_session, login):
+    """A flood of anonymous requests (each given a CSRF token) can't fill the session store and
+    push members out: a visitor's session is a signed cookie; a member's is stored."""
+    before = stored_sessions(app)
+    for _ in range(20):
+        visitor = app.test_client()
+        for path in ("/login/", "/register/", "/", "/events/?q=x"):
+            assert visitor.get(path).status_code == 200
+        assert visitor.get_cookie("visitor_session") is not None  # the CSRF token is in it
+        assert visitor.get_cookie("session") is None
+    assert stored_sessions(app) == before
+    # A visitor's form still works: the token in the cookie is checked.
+    visitor = app.test_client()
+    response = post_form(visitor, "/login/", {"email": "nobody@example.com", "password": "x" * 12})
+    assert response.status_code == 400
+    assert "match an account" in response.get_data(as_text=True)
+    # Signing in moves the session to the store; signing out takes it out again, keeping the
+    # "logged out" flash in the visitor's cookie.
+    make_member(email="stored@example.com")
+    db_session.commit()
+    member = app.test_client()
+    token = csrf_token(member, "/login/")
+    response = member.post("/login/", data={"csrf_token": token, "email": "stored@example.com",
+                                            "password": PASSWORD})  # fmt: skip
+    assert response.status_code == 302
+    assert stored_sessions(app) == before + 1
+    assert member.get_cookie("visitor_session") is None
+    post_form(member, "/", {}, action="/logout/")
+    assert stored_sessions(app) == before
+    assert "You're logged out" in member.get("/").get_data(as_text=True).replace("&#39;", "'")
 
 
 def test_browsing_signed_in_does_not_rewrite_the_session(client, db_session, login):

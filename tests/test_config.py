@@ -114,3 +114,33 @@ def test_production_starts_with_a_real_secret(tmp_path, monkeypatch):
 def test_unknown_config_name_is_an_error():
     with pytest.raises(ConfigError, match="EVENTMATE_CONFIG"):
         config_from_env({"EVENTMATE_CONFIG": "staging"})
+
+
+def test_the_secret_and_the_database_file_are_private_from_the_start(tmp_path, monkeypatch):
+    """Created owner-only (0600) even under a permissive umask, never chmod-ed afterwards."""
+    import os
+    import stat
+
+    from sqlalchemy import text
+
+    from eventmate.extensions import db
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    opened: list[tuple[str, int]] = []
+    real_chmod = os.chmod
+    monkeypatch.setattr(os, "chmod", lambda path, mode, **kw: opened.append((str(path), mode))
+                        or real_chmod(path, mode, **kw))  # fmt: skip
+    previous = os.umask(0o022)
+    try:
+        app = create_app(Config, instance_path=str(tmp_path / "instance"))
+        with app.app_context():
+            db.session.execute(text("CREATE TABLE t (x int)"))
+            db.session.commit()
+            db.engine.dispose()
+    finally:
+        os.umask(previous)
+    for name in ("secret_key", "eventmate.db"):
+        assert stat.S_IMODE((tmp_path / "instance" / name).stat().st_mode) == 0o600, name
+    assert not [path for path, _ in opened if path.endswith(("secret_key", "eventmate.db"))]

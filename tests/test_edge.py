@@ -145,6 +145,23 @@ def test_a_request_with_the_session_cookie_bypasses_the_cache(site):
     assert headers["Cache-Control"] == "private, no-store"
 
 
+def test_a_visitor_with_a_message_to_see_bypasses_the_cache(site):
+    """A visitor's session is a cookie of its own (visitor_session); a flash message in it
+    must be shown, not a cached page without it."""
+    url = f"/events/{site.slug}/"
+    visitor = site.browser()
+    visitor.get(url)
+    assert cache_status(visitor.get(url)[1]) == "HIT"
+    token = visitor.hidden_fields("/login/")["csrf_token"]
+    status, headers, _ = visitor.post(f"/events/{site.slug}/book/", {"csrf_token": token})
+    assert status == 302  # to the login page, with "Log in or create an account to book."
+    assert "visitor_session" in visitor.cookies
+    status, headers, page = visitor.get(url)  # the page that was a hit a moment ago
+    assert status == 200
+    assert "Log in or create an account to book" in page
+    assert cache_status(headers) == "BYPASS"
+
+
 def test_what_is_never_stored(site):
     visitor = site.browser()
     for _ in range(2):  # a response with Set-Cookie (the form's CSRF token)

@@ -10,6 +10,7 @@ from flask_login import login_user, logout_user
 from eventmate.auth import user_cache
 from eventmate.extensions import login_manager
 from eventmate.models import User
+from eventmate.stores import MEMBER_KEY
 
 
 def init_login_manager(app: Flask) -> None:
@@ -33,6 +34,7 @@ def start_session(user: User) -> None:
     """Log the user in under a fresh session id, so a planted id is worthless (no fixation)."""
     session.permanent = True
     current_app.session_interface.regenerate(session)
+    session[MEMBER_KEY] = True  # kept in the server-side store from now on (eventmate/stores)
     login_user(user)
 
 
