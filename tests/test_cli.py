@@ -1,4 +1,3 @@
-from datetime import timedelta
 
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -259,26 +258,3 @@ def test_bookings_export_to_stdout_and_file(runner, db_session, tmp_path):
     assert result.exit_code == 0
     assert target.read_text().splitlines()[1].startswith("EXPO-RT01,Ann,")
 
-
-def test_loadtest_accounts_can_log_in_and_hosts_get_listings(runner, db_session, monkeypatch):
-    from eventmate.auth.services import authenticate
-    from eventmate.cli.loadtest_cli import host_email, member_email
-    from eventmate.models import Event, User
-    from tests.factories import make_event, now
-
-    for _ in range(4):
-        make_event(starts_at=now() + timedelta(days=120))
-    db_session.commit()
-    monkeypatch.setenv("LT_PASSWORD", "load test password 0f the day")
-    args = ["loadtest", "accounts", "--members", "2", "--hosts", "1", "--password-env",
-            "LT_PASSWORD"]  # fmt: skip
-    result = runner.invoke(args=args)
-    assert result.exit_code == 0, result.output
-    assert authenticate(member_email(1), "load test password 0f the day") is not None
-    host = authenticate(host_email(1), "load test password 0f the day")
-    assert host is not None
-    assert host.is_host
-    assert db_session.query(Event).filter_by(host_id=host.id).count() >= 1
-    again = runner.invoke(args=args)  # idempotent: no duplicates
-    assert again.exit_code == 0, again.output
-    assert db_session.query(User).filter(User.email.like("loadtest-%")).count() == 3
