@@ -131,11 +131,10 @@ def register_commands(app: Flask) -> None:
     from flask_static_digest.cli import digest as digest_cli  # `flask digest compile|clean`
 
     from eventmate.cli import bookings_cli, cache_cli, events_cli, seed_cli, users_cli
-    from eventmate.cli.loadtest_cli import loadtest_cli
 
+    # (The load test's accounts are made by loadtest/accounts.py, not by the app.)
     for group in (users_cli, events_cli, bookings_cli, seed_cli, cache_cli, digest_cli):
         app.cli.add_command(group)
-    app.cli.add_command(loadtest_cli)  # accounts for loadtest/
 
 
 def register_shell_context(app: Flask) -> None:

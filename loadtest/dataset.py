@@ -34,6 +34,15 @@ def flask(env: dict[str, str], *args: str) -> None:
     subprocess.run(command, cwd=ROOT, env={**env, "FLASK_APP": "wsgi"}, check=True)
 
 
+def accounts(env: dict[str, str], members: int, hosts: int) -> None:
+    """Create or reset the load-test accounts (loadtest/accounts.py) in this database."""
+    command = [str(ROOT / ".venv" / "bin" / "python"), "-m", "loadtest.accounts",
+               "--members", str(members), "--hosts", str(hosts),
+               "--password-env", "LOADTEST_PASSWORD"]  # fmt: skip
+    database = {"LOADTEST_DATABASE_URL": env["DATABASE_URL"]}
+    subprocess.run(command, cwd=ROOT, env={**env, **database}, check=True)
+
+
 def engine(database_url: str):
     return create_engine(normalise_database_url(database_url), pool_size=1, max_overflow=0)
 
@@ -56,17 +65,7 @@ def prepare(env: dict[str, str], events: int, members: int, hosts: int) -> None:
         flask(env, "seed", "bulk", "--events", str(events))
     else:
         print(f"==> Load-test database has {count:,} events (already seeded)")
-    flask(
-        env,
-        "loadtest",
-        "accounts",
-        "--members",
-        str(members),
-        "--hosts",
-        str(hosts),
-        "--password-env",
-        "LOADTEST_PASSWORD",
-    )
+    accounts(env, members, hosts)
     flask(env, "digest", "compile")
 
 

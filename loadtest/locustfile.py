@@ -5,7 +5,7 @@ cancel, 3% are hosts editing their listings, and exactly one is the load balance
 /health/ready/ every second. Every user comes through the (simulated) proxy: each request says
 `X-Forwarded-Proto: https` and carries one client IP per user in `X-Forwarded-For`, so the
 per-IP rate limits apply as in production. Each logged-in user has an account of its own
-(`flask loadtest accounts`), so the per-account limits apply as in production too.
+(`python -m loadtest.accounts`), so the per-account limits apply as in production too.
 
 Environment: LOADTEST_DATA (JSON sample of the seeded data, written by the runner),
 LOADTEST_PASSWORD, LOADTEST_MEMBERS / LOADTEST_HOSTS (accounts available to Locust),

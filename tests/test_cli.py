@@ -1,4 +1,3 @@
-from datetime import timedelta
 
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -164,21 +163,79 @@ def test_users_promote_and_deactivate(runner, db_session):
     assert user.is_admin
     result = runner.invoke(args=["users", "deactivate", "ada@example.com"])
     assert result.exit_code == 0
+    assert "Deactivated ada@example.com." in result.output
     assert user.is_active is False
-    missing = runner.invoke(args=["users", "deactivate", "nobody@example.com"])
-    assert missing.exit_code != 0
-    assert "no account for nobody@example.com" in missing.output
+    result = runner.invoke(args=["users", "reactivate", "ADA@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "Reactivated ada@example.com." in result.output
+    assert user.is_active is True
+    for command in ("deactivate", "reactivate"):
+        missing = runner.invoke(args=["users", command, "Nobody@example.com"])
+        assert missing.exit_code != 0
+        assert "no account for nobody@example.com" in missing.output
 
 
-def test_events_deactivate(runner, db_session):
+def test_events_suspend_and_unsuspend(runner, db_session):
+    from tests.factories import make_event
+
+    event = make_event(slug="to-hide", title="Harbour Jazz Night")
+    db_session.commit()
+    result = runner.invoke(args=["events", "suspend", "to-hide", "--reason", "  Fake   venue. "])
+    assert result.exit_code == 0, result.output
+    assert "Suspended to-hide (Harbour Jazz Night): Fake venue." in result.output
+    db.session.expire_all()
+    assert (event.suspension_reason, event.is_active) == ("Fake venue.", True)
+    assert not event.is_listed
+    first = event.suspended_at
+    assert first is not None
+    again = runner.invoke(args=["events", "suspend", "to-hide", "--reason", "Fake venue, again."])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert (event.suspended_at, event.suspension_reason) == (first, "Fake venue, again.")
+
+    result = runner.invoke(args=["events", "unsuspend", "to-hide"])
+    assert result.exit_code == 0, result.output
+    assert "to-hide (Harbour Jazz Night) is listed again." in result.output
+    db.session.expire_all()
+    assert (event.suspended_at, event.is_listed) == (None, True)
+    not_suspended = runner.invoke(args=["events", "unsuspend", "to-hide"])
+    assert not_suspended.exit_code != 0
+    assert "to-hide is not suspended." in not_suspended.output
+
+
+def test_events_suspend_needs_a_short_reason_and_a_known_event(runner, db_session):
     from tests.factories import make_event
 
     event = make_event(slug="to-hide")
     db_session.commit()
-    result = runner.invoke(args=["events", "deactivate", "to-hide"])
+    missing = runner.invoke(args=["events", "suspend", "to-hide"])
+    assert missing.exit_code == 2
+    assert "Missing option '--reason'" in missing.output
+    blank = runner.invoke(args=["events", "suspend", "to-hide", "--reason", "   "])
+    assert blank.exit_code == 2
+    assert "Give a reason" in blank.output
+    long = runner.invoke(args=["events", "suspend", "to-hide", "--reason", "x" * 201])
+    assert long.exit_code == 2
+    assert "200 characters" in long.output
+    db.session.expire_all()
+    assert event.suspended_at is None
+    unknown = runner.invoke(args=["events", "suspend", "nope", "--reason", "Spam."])
+    assert unknown.exit_code == 1
+    assert "There is no event with the slug 'nope'." in unknown.output
+    assert runner.invoke(args=["events", "unsuspend", "nope"]).exit_code == 1
+
+
+def test_unsuspending_a_hidden_event_leaves_it_hidden(runner, db_session):
+    from tests.factories import make_event
+
+    event = make_event(slug="hidden", is_active=False)
+    db_session.commit()
+    runner.invoke(args=["events", "suspend", "hidden", "--reason", "Spam."])
+    result = runner.invoke(args=["events", "unsuspend", "hidden"])
     assert result.exit_code == 0, result.output
-    assert event.is_active is False
-    assert runner.invoke(args=["events", "deactivate", "nope"]).exit_code != 0
+    assert "no longer suspended, still not listed" in result.output
+    db.session.expire_all()
+    assert (event.suspended_at, event.is_listed) == (None, False)
 
 
 def test_bookings_export_to_stdout_and_file(runner, db_session, tmp_path):
@@ -201,26 +258,3 @@ def test_bookings_export_to_stdout_and_file(runner, db_session, tmp_path):
     assert result.exit_code == 0
     assert target.read_text().splitlines()[1].startswith("EXPO-RT01,Ann,")
 
-
-def test_loadtest_accounts_can_log_in_and_hosts_get_listings(runner, db_session, monkeypatch):
-    from eventmate.auth.services import authenticate
-    from eventmate.cli.loadtest_cli import host_email, member_email
-    from eventmate.models import Event, User
-    from tests.factories import make_event, now
-
-    for _ in range(4):
-        make_event(starts_at=now() + timedelta(days=120))
-    db_session.commit()
-    monkeypatch.setenv("LT_PASSWORD", "load test password 0f the day")
-    args = ["loadtest", "accounts", "--members", "2", "--hosts", "1", "--password-env",
-            "LT_PASSWORD"]  # fmt: skip
-    result = runner.invoke(args=args)
-    assert result.exit_code == 0, result.output
-    assert authenticate(member_email(1), "load test password 0f the day") is not None
-    host = authenticate(host_email(1), "load test password 0f the day")
-    assert host is not None
-    assert host.is_host
-    assert db_session.query(Event).filter_by(host_id=host.id).count() >= 1
-    again = runner.invoke(args=args)  # idempotent: no duplicates
-    assert again.exit_code == 0, again.output
-    assert db_session.query(User).filter(User.email.like("loadtest-%")).count() == 3

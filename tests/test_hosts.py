@@ -7,9 +7,18 @@ import pytest
 from sqlalchemy import select
 
 from eventmate.extensions import db
-from eventmate.models import Event
+from eventmate.hosts.services import suspend
+from eventmate.models import Event, EventImage
 from tests.conftest import csrf_token
-from tests.factories import make_booking, make_city, make_event, make_member, make_user, now
+from tests.factories import (
+    make_booking,
+    make_city,
+    make_event,
+    make_image,
+    make_member,
+    make_user,
+    now,
+)
 
 HOST_ROUTES = [
     ("GET", "/host/"),
@@ -70,12 +79,177 @@ def test_other_hosts_get_404(client, db_session, login, method, path):
     assert request(client, method, path.format(slug=event.slug)).status_code == 404
 
 
-def test_admins_may_manage_any_event(client, db_session, login):
-    event = make_event(title="Someone's Gig")
-    admin = make_member(is_admin=True)
+@pytest.fixture
+def admin_and_gig(db_session, login):
+    """An admin (not the host) logged in, and another host's event with a booking and images."""
+    owner = make_member(is_host=True, display_name="Owner")
+    event = make_event(title="Someone's Gig", host=owner)
+    make_booking(event, user=make_user(display_name="Ann"), quantity=2, reference="ADMN-0001")
+    first = make_image(event, position=0, alt_text="First picture")
+    second = make_image(event, position=1, alt_text="Second picture")
+    admin = make_member(is_admin=True, display_name="Boss")
     db_session.commit()
     login(admin)
-    assert client.get(f"/host/events/{event.slug}/edit/").status_code == 200
+    return admin, owner, event, (first, second)
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def admin_token(client) -> str:
+    return csrf_token(client, "/host/events/new/")
+
+
+def saved_event(event) -> Event:
+    db.session.expire_all()
+    return db.session.get(Event, event.id)
+
+
+def image_alts(event) -> list[str]:
+    return list(db.session.scalars(
+        select(EventImage.alt_text).where(EventImage.event_id == event.id)
+        .order_by(EventImage.position)
+    ))  # fmt: skip
+
+
+def admin_dashboard(client, admin, owner, event, images):
+    response = client.get("/host/")
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "Your events" in page
+    assert "You haven't listed any events yet." in page  # the admin's own, not everyone's
+    assert "Someone's Gig" not in page
+
+
+def admin_new_form(client, admin, owner, event, images):
+    response = client.get("/host/events/new/")
+    assert response.status_code == 200
+    assert "List a new event" in page_text(response)
+
+
+def admin_creates(client, admin, owner, event, images):
+    response = create(client, event_data(event.city, title="Admin's Own Gig"))
+    assert response.status_code == 303
+    made = db.session.scalar(select(Event).where(Event.title == "Admin's Own Gig"))
+    assert made.host_id == admin.id
+
+
+def admin_edit_form(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/edit/")
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "Edit “Someone's Gig”" in page
+    assert 'value="Test Hall"' in page
+
+
+def admin_edits(client, admin, owner, event, images):
+    response = edit(client, event, event_data(event.city, title="Renamed by Admin"))
+    assert response.status_code == 303
+    saved = saved_event(event)
+    assert (saved.title, saved.host_id) == ("Renamed by Admin", owner.id)
+
+
+def admin_deactivates(client, admin, owner, event, images):
+    response = client.post(f"/host/events/{event.slug}/deactivate/",
+                           data={"csrf_token": admin_token(client)})  # fmt: skip
+    assert response.status_code == 303
+    assert saved_event(event).is_active is False
+    assert client.get(f"/events/{event.slug}/").status_code == 404
+
+
+def admin_reactivates(client, admin, owner, event, images):
+    event.is_active = False
+    db.session.commit()
+    response = client.post(f"/host/events/{event.slug}/reactivate/",
+                           data={"csrf_token": admin_token(client)})  # fmt: skip
+    assert response.status_code == 303
+    assert saved_event(event).is_active is True
+    assert client.get(f"/events/{event.slug}/").status_code == 200
+
+
+def admin_attendees(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/attendees/")
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "Attendees of Someone's Gig" in page
+    assert "ADMN-0001" in page
+
+
+def admin_attendees_csv(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/attendees.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert [row[:2] for row in rows[1:]] == [["ADMN-0001", "Ann"]]
+
+
+def admin_images(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/images/")
+    assert response.status_code == 200
+    page = page_text(response)
+    assert "Images for Someone's Gig" in page
+    assert "Second picture" in page
+
+
+def admin_uploads(client, admin, owner, event, images):
+    from tests.test_images import image_bytes, upload
+
+    response = upload(client, event, image_bytes(), alt="Crowd at the front")
+    assert response.status_code == 303
+    assert image_alts(event) == ["First picture", "Second picture", "Crowd at the front"]
+
+
+def admin_deletes_an_image(client, admin, owner, event, images):
+    response = client.post(f"/host/events/{event.slug}/images/{images[0].id}/delete/",
+                           data={"csrf_token": admin_token(client)})  # fmt: skip
+    assert response.status_code == 303
+    assert image_alts(event) == ["Second picture"]
+
+
+def admin_moves_an_image(client, admin, owner, event, images):
+    response = client.post(f"/host/events/{event.slug}/images/{images[1].id}/move/",
+                           data={"csrf_token": admin_token(client), "direction": "up"})  # fmt: skip
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert image_alts(event) == ["Second picture", "First picture"]
+
+
+ADMIN_CASES = {
+    ("GET", "/host/"): admin_dashboard,
+    ("GET", "/host/events/new/"): admin_new_form,
+    ("POST", "/host/events/new/"): admin_creates,
+    ("GET", "/host/events/{slug}/edit/"): admin_edit_form,
+    ("POST", "/host/events/{slug}/edit/"): admin_edits,
+    ("POST", "/host/events/{slug}/deactivate/"): admin_deactivates,
+    ("POST", "/host/events/{slug}/reactivate/"): admin_reactivates,
+    ("GET", "/host/events/{slug}/attendees/"): admin_attendees,
+    ("GET", "/host/events/{slug}/attendees.csv"): admin_attendees_csv,
+    ("GET", "/host/events/{slug}/images/"): admin_images,
+    ("POST", "/host/events/{slug}/images/"): admin_uploads,
+    ("POST", "/host/events/{slug}/images/1/delete/"): admin_deletes_an_image,
+    ("POST", "/host/events/{slug}/images/1/move/"): admin_moves_an_image,
+}
+
+
+def test_the_admin_matrix_covers_every_host_route():
+    assert set(ADMIN_CASES) == set(HOST_ROUTES)
+
+
+@pytest.mark.parametrize(("method", "path"), HOST_ROUTES)
+def test_admins_may_use_every_host_route_on_any_event(client, admin_and_gig, method, path):
+    ADMIN_CASES[method, path](client, *admin_and_gig)
+
+
+def test_admins_cannot_lift_a_suspension_from_the_host_pages(client, admin_and_gig):
+    event = admin_and_gig[2]
+    suspend(event, "Spam listing.")
+    response = client.post(f"/host/events/{event.slug}/reactivate/",
+                           data={"csrf_token": admin_token(client)})  # fmt: skip
+    assert response.status_code == 409
+    assert "suspended by an administrator: Spam listing." in page_text(response)
+    saved = saved_event(event)
+    assert (saved.suspension_reason, saved.is_listed) == ("Spam listing.", False)
 
 
 @pytest.fixture

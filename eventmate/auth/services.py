@@ -141,14 +141,6 @@ def promote(email: str, *, host: bool = False, admin: bool = False) -> User:
     return user
 
 
-def deactivate(email: str) -> User:
-    """Block the account: it can no longer log in, and open sessions stop working. Commits."""
-    user = _existing(email)
-    user.is_active = False
-    db.session.commit()
-    return user
-
-
 def _existing(email: str) -> User:
     user = user_by_email(email)
     if user is None:

@@ -13,8 +13,8 @@ from eventmate.models import Booking, Event
 
 
 def event_to_book(slug: str) -> Event | None:
-    """The active event, without what only its page shows (images, host): 1 query."""
-    return db.session.scalar(select(Event).where(Event.slug == slug, Event.is_active.is_(True)))
+    """The listed event, without what only its page shows (images, host): 1 query."""
+    return db.session.scalar(select(Event).where(Event.slug == slug, Event.is_listed))
 
 
 def booking_for_user(reference: str, user_id: int) -> Booking | None:

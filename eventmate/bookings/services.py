@@ -74,7 +74,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         update(Event)
         .where(
             Event.id == event.id,
-            Event.is_active.is_(True),
+            Event.is_listed,
             Event.starts_at > now,
             Event.seats_booked + quantity <= Event.capacity,
         )
@@ -143,7 +143,7 @@ def _booking_for_token(user: User, request_token: str) -> Booking | None:
 
 def _why_not_bookable(event_id: int, quantity: int, now: datetime) -> BookingRefused:
     event = db.session.get(Event, event_id, populate_existing=True)
-    if event is None or not event.is_active:
+    if event is None or not event.is_listed:
         return BookingRefused("This event is no longer available.", 404)
     if event.starts_at <= now:
         return BookingRefused("This event has already started, so it can no longer be booked.")

@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from eventmate.extensions import db
-from eventmate.hosts.services import attendees, attendees_csv, set_active
+from eventmate.hosts.services import attendees, attendees_csv, suspend, unsuspend
 from eventmate.models import Event
 
 events_cli = AppGroup("events", help="Manage event listings.")
@@ -19,13 +19,33 @@ def _event(slug: str) -> Event:
     return event
 
 
-@events_cli.command("deactivate")
+@events_cli.command("suspend")
 @click.argument("slug")
-def deactivate_command(slug: str):
-    """Hide an event from the site (its bookings are kept)."""
+@click.option("--reason", required=True,
+              help="Why, in a sentence (at most 200 characters): the host sees it.")  # fmt: skip
+def suspend_command(slug: str, reason: str):
+    """Take an event off the site until `unsuspend`; its host can't list it again.
+
+    Bookings are kept. The host's dashboard shows the reason.
+    """
     event = _event(slug)
-    set_active(event, False)
-    click.echo(f"Deactivated {event.slug} ({event.title}).")
+    try:
+        suspend(event, reason)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--reason") from None
+    click.echo(f"Suspended {event.slug} ({event.title}): {event.suspension_reason}")
+
+
+@events_cli.command("unsuspend")
+@click.argument("slug")
+def unsuspend_command(slug: str):
+    """Lift a suspension: the event is listed again unless its host has hidden it."""
+    event = _event(slug)
+    if not event.is_suspended:
+        raise click.ClickException(f"{event.slug} is not suspended.")
+    unsuspend(event)
+    state = "listed again" if event.is_listed else "no longer suspended, still not listed"
+    click.echo(f"{event.slug} ({event.title}) is {state}.")
 
 
 @bookings_cli.command("export")

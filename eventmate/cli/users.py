@@ -3,7 +3,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from eventmate.auth.services import AccountError, create_user, deactivate, promote
+from eventmate.auth.services import AccountError, create_user, promote
+from eventmate.hosts.services import set_account_active
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 
@@ -44,9 +45,27 @@ def promote_command(email: str, as_host: bool, as_admin: bool):
 @users_cli.command("deactivate")
 @click.argument("email")
 def deactivate_command(email: str):
-    """Block an account from logging in."""
+    """Block an account from logging in and unlist the events it hosts (bookings kept)."""
+    _set_active(email, False)
+
+
+@users_cli.command("reactivate")
+@click.argument("email")
+def reactivate_command(email: str):
+    """Let an account log in again; its events are listed again unless hidden or suspended."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
     try:
-        user = deactivate(email)
+        user, events = set_account_active(email, active)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Deactivated {user.email}.")
+    if not events:
+        click.echo(f"{'Reactivated' if active else 'Deactivated'} {user.email}.")
+    elif active:
+        click.echo(f"Reactivated {user.email}; its {events} hosted event(s) are listed again, "
+                   "except any the host hid or an administrator suspended.")  # fmt: skip
+    else:
+        click.echo(f"Deactivated {user.email}; its {events} hosted event(s) are off the site "
+                   "(bookings kept).")  # fmt: skip

@@ -86,7 +86,8 @@ def _cards(rows) -> list[EventCard]:
 
 
 def upcoming_filter(now: datetime):
-    return and_(Event.is_active.is_(True), Event.starts_at >= now)
+    """Listed (Event.is_listed: not hidden, suspended, or its host deactivated) and upcoming."""
+    return and_(Event.is_listed, Event.starts_at >= now)
 
 
 # --- home: budget 3 queries (upcoming, category counts, top cities) -------------------------
@@ -152,7 +153,7 @@ def top_cities(now: datetime, limit: int, cache_seconds: int) -> list[tuple[City
 def _search_conditions(filters: SearchFilters, now: datetime) -> tuple[list, object]:
     """The WHERE conditions for the filters, and the rank expression when there is a `q`."""
     start, end = filters.window(now)
-    conditions = [Event.is_active.is_(True), Event.starts_at >= start]
+    conditions = [Event.is_listed, Event.starts_at >= start]
     if end is not None:
         conditions.append(Event.starts_at < end)
     if filters.category:
@@ -263,7 +264,7 @@ def build_event_by_slug(slug: str) -> Select:
     repeating the event; the ORM folds them back into one event."""
     return (
         select(Event)
-        .where(Event.slug == slug, Event.is_active.is_(True))
+        .where(Event.slug == slug, Event.is_listed)
         .options(joinedload(Event.city), joinedload(Event.host), joinedload(Event.images))
     )
 

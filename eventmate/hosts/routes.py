@@ -14,6 +14,7 @@ from eventmate.hosts.access import host_required, managed_event
 from eventmate.hosts.forms import EventForm, local_value
 from eventmate.hosts.services import (
     CapacityBelowBookings,
+    ListingSuspended,
     attendees,
     attendees_csv,
     create_event,
@@ -26,6 +27,10 @@ from eventmate.models import Event
 @bp.get("/")
 @host_required
 def dashboard():
+    return _dashboard()
+
+
+def _dashboard(refusal: str | None = None, status: int = 200):
     now = datetime.now(UTC)
     upcoming_first = case((Event.starts_at >= now, 0), else_=1)
     events = db.session.scalars(
@@ -34,7 +39,8 @@ def dashboard():
         .options(joinedload(Event.city))
         .order_by(upcoming_first, Event.starts_at)
     ).all()
-    return render_template("hosts/dashboard.html", events=events, now=now)
+    page = render_template("hosts/dashboard.html", events=events, now=now, refusal=refusal)
+    return page, status
 
 
 @bp.route("/events/new/", methods=["GET", "POST"])
@@ -87,7 +93,16 @@ def reactivate(slug: str):
 
 def _switch_listing(slug: str, active: bool, message: str):
     event = managed_event(slug)
-    set_active(event, active)
+    try:
+        set_active(event, active)
+    except ListingSuspended as suspended:
+        # A 409 with the dashboard, not a redirect: the answer says why, with no flash needed.
+        reason = suspended.reason.rstrip(".")
+        refusal = (
+            f"“{event.title}” was suspended by an administrator: {reason}. "
+            "It can't be listed again until an administrator lifts the suspension."
+        )
+        return _dashboard(refusal, 409)
     flash(message.format(event.title), "success" if active else "info")
     return redirect(url_for("hosts.dashboard"), code=303)
 

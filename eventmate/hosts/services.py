@@ -6,15 +6,17 @@ import csv
 import io
 import secrets
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from slugify import slugify
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
+from eventmate.auth.services import AccountError, user_by_email
 from eventmate.extensions import db
 from eventmate.hosts.forms import EventForm
-from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User
+from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User, normalise_email
 from eventmate.pagecache import invalidate_event, invalidate_listings, invalidate_text_searches
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -22,6 +24,17 @@ SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 class CapacityBelowBookings(ValueError):
     pass
+
+
+class ListingSuspended(Exception):
+    """An administrator suspended the event; only `flask events unsuspend` lifts it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+SUSPENSION_REASON_LENGTH = 200  # Event.suspension_reason
 
 
 def new_slug(title: str) -> str:
@@ -58,15 +71,66 @@ def update_event(event: Event, form: EventForm) -> Event:
 
 
 def set_active(event: Event, active: bool) -> None:
+    """The host's own switch. Listing a suspended event again is refused (ListingSuspended):
+    hiding one is allowed, and it then stays hidden when the suspension is lifted."""
+    if active and event.is_suspended:
+        raise ListingSuspended(event.suspension_reason)
     event.is_active = active
     db.session.commit()
     event_changed(event)
 
 
+def suspend(event: Event, reason: str) -> None:
+    """An administrator's takedown: off the site until `unsuspend`, whatever the host does.
+    Bookings are kept. Suspending again replaces the reason and keeps the first time."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValueError("Give a reason: the host sees it on their dashboard.")
+    if len(reason) > SUSPENSION_REASON_LENGTH:
+        raise ValueError(f"Keep the reason to {SUSPENSION_REASON_LENGTH} characters.")
+    event.suspended_at = event.suspended_at or datetime.now(UTC)
+    event.suspension_reason = reason
+    db.session.commit()
+    event_changed(event)
+
+
+def unsuspend(event: Event) -> None:
+    """Lift the suspension; the event is listed again if its host lists it."""
+    event.suspended_at = None
+    event.suspension_reason = ""
+    db.session.commit()
+    event_changed(event)
+
+
+def set_account_active(email: str, active: bool) -> tuple[User, int]:
+    """Deactivate an account (it can no longer log in, and open sessions stop working) or
+    reactivate it, and with it all the events it hosts (rows and bookings kept): reactivated,
+    only what the host lists and no administrator suspended is back on the site
+    (Event.is_listed). Returns the user and how many events it hosts. Commits once, so the
+    account and its events never disagree."""
+    user = user_by_email(email)
+    if user is None:
+        raise AccountError(f"There is no account for {normalise_email(email)}.")
+    user.is_active = active
+    slugs = db.session.scalars(select(Event.slug).where(Event.host_id == user.id)).all()
+    db.session.execute(
+        update(Event)
+        .where(Event.host_id == user.id)
+        .values(host_active=active)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if slugs:
+        invalidate_event(*slugs)
+        invalidate_listings()
+    return user, len(slugs)
+
+
 # What listings read of an event: its card (_macros.html event_card) and the search filters.
-LISTED_FIELDS = frozenset(
-    {"title", "category", "city_id", "starts_at", "capacity", "price", "currency", "is_active"}
-)
+LISTED_FIELDS = frozenset({
+    "title", "category", "city_id", "starts_at", "capacity", "price", "currency",
+    "is_active", "suspended_at", "host_active",
+})  # fmt: skip
 
 
 def event_changed(event: Event, changed: set[str] | None = None) -> None:

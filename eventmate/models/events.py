@@ -14,7 +14,10 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    and_,
+    true,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventmate.extensions import db
@@ -93,7 +96,14 @@ class Event(db.Model):
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     max_per_booking: Mapped[int] = mapped_column(Integer, default=10)
+    # Whether the event is on the site is three switches, read together by `is_listed`:
+    # the host's own (is_active: the dashboard's Deactivate/Reactivate), an administrator's
+    # suspension (`flask events suspend`), which the host can't lift, and the host's account
+    # (`flask users deactivate` turns host_active off on all their events, bookings kept).
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    suspension_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    host_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -103,6 +113,21 @@ class Event(db.Model):
         back_populates="event", order_by="EventImage.position", cascade="all, delete-orphan"
     )
     reviews: Mapped[list[Review]] = relationship(back_populates="event")
+
+    @hybrid_property
+    def is_listed(self) -> bool:
+        """Shown, found and bookable: the one rule every visitor query filters on."""
+        return self.is_active and self.suspended_at is None and self.host_active
+
+    @is_listed.inplace.expression
+    @classmethod
+    def _is_listed_expression(cls):
+        # The indexes lead with is_active; the other two are checked on the rows it finds.
+        return and_(cls.is_active.is_(True), cls.suspended_at.is_(None), cls.host_active.is_(True))
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def seats_left(self) -> int:

@@ -1,25 +1,32 @@
-"""`flask loadtest accounts`: known-password accounts for loadtest/ (the bulk seed's have none).
+"""Known-password accounts for the load test (the bulk seed's users have none).
 
-Members are loadtest-member-N@example.com, hosts loadtest-host-N@example.com, all with the one
-password read from an environment variable (never a command-line argument, which `ps` shows).
-Running it again resets that password and tops up what is missing, so it is idempotent.
+    LOADTEST_DATABASE_URL=postgresql://…/eventmate_loadtest LOADTEST_PASSWORD=… \
+        .venv/bin/python -m loadtest.accounts --members 600 --hosts 30
+
+loadtest/run (dataset.prepare) runs it before each run. Members are
+loadtest-member-N@example.com, hosts loadtest-host-N@example.com, all with the one password
+read from an environment variable (never a command-line argument, which `ps` shows). Each
+host is given upcoming listings taken from other hosts, so this is not a `flask` command and
+not part of the app: it only ever opens the database named by LOADTEST_DATABASE_URL, never
+the app's DATABASE_URL. Running it again resets the password and tops up what is missing.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import click
-from flask.cli import AppGroup
 from sqlalchemy import func, select, update
 
+from eventmate import create_app
 from eventmate.auth.services import AccountError, check_password, hash_password
 from eventmate.extensions import db
 from eventmate.models import Event, User
 
-loadtest_cli = AppGroup("loadtest", help="Accounts for the load tests in loadtest/.")
+DATABASE_VARIABLE = "LOADTEST_DATABASE_URL"
 
 # Listings handed to load-test hosts start at least this far ahead, so they stay upcoming (and
 # editable from the dashboard's upcoming list) for many runs.
@@ -74,6 +81,13 @@ def ensure_accounts(
             user.is_active = True
             user.is_host = user.is_host or is_host
     db.session.flush()
+    # Active accounts' events are listed (Event.host_active), as `flask users reactivate` does.
+    account_ids = select(User.id).where(User.email.in_(wanted))
+    db.session.execute(
+        update(Event)
+        .where(Event.host_id.in_(account_ids), Event.host_active.is_(False))
+        .values(host_active=True)
+    )
     assigned = _assign_events(hosts, events_per_host, now) if events_per_host else 0
     db.session.commit()
     return AccountsResult(created, len(wanted) - created, assigned)
@@ -87,7 +101,7 @@ def _assign_events(hosts: int, per_host: int, now: datetime) -> int:
     owned = dict(
         db.session.execute(
             select(Event.host_id, func.count())
-            .where(Event.host_id.in_(host_ids), Event.is_active.is_(True), Event.starts_at > soon)
+            .where(Event.host_id.in_(host_ids), Event.is_listed, Event.starts_at > soon)
             .group_by(Event.host_id)
         ).all()
     )
@@ -99,7 +113,7 @@ def _assign_events(hosts: int, per_host: int, now: datetime) -> int:
         db.session.scalars(
             select(Event.id)
             .where(
-                Event.is_active.is_(True),
+                Event.is_listed,
                 Event.starts_at > now + OWNED_EVENT_LEAD,
                 Event.host_id.not_in(host_ids),
             )
@@ -111,37 +125,62 @@ def _assign_events(hosts: int, per_host: int, now: datetime) -> int:
     for host_id, count in missing.items():
         event_ids = [event_id for _, event_id in zip(range(count), candidates, strict=False)]
         if event_ids:
-            db.session.execute(update(Event).where(Event.id.in_(event_ids)).values(host_id=host_id))
+            db.session.execute(
+                update(Event).where(Event.id.in_(event_ids)).values(host_id=host_id)
+            )
             assigned += len(event_ids)
     return assigned
 
 
-@loadtest_cli.command("accounts")
-@click.option("--members", default=600, show_default=True, help="Member accounts to have.")
-@click.option("--hosts", default=30, show_default=True, help="Host accounts to have.")
-@click.option(
-    "--events-per-host",
-    default=3,
-    show_default=True,
-    help="Upcoming listings each host should own (taken from other hosts).",
-)
-@click.option(
-    "--password-env",
-    default="LOADTEST_PASSWORD",
-    show_default=True,
-    help="Environment variable holding the accounts' password.",
-)
-def accounts_command(members: int, hosts: int, events_per_host: int, password_env: str):
-    """Create (or reset) loadtest-member-N and loadtest-host-N @example.com."""
-    password = os.environ.get(password_env, "")
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.accounts",
+        description="Create (or reset) loadtest-member-N and loadtest-host-N @example.com "
+        f"in the load-test database (${DATABASE_VARIABLE}).",
+    )
+    parser.add_argument("--members", type=int, default=600, help="member accounts to have")
+    parser.add_argument("--hosts", type=int, default=30, help="host accounts to have")
+    parser.add_argument(
+        "--events-per-host", type=int, default=3,
+        help="upcoming listings each host should own (taken from other hosts)",
+    )  # fmt: skip
+    parser.add_argument("--password-env", default="LOADTEST_PASSWORD",
+                        help="environment variable holding the accounts' password")  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    database_url = os.environ.get(DATABASE_VARIABLE, "")
+    if not database_url:
+        print(
+            f"Set ${DATABASE_VARIABLE} to the load-test database: this hands real hosts' "
+            "listings to load-test accounts, so it never uses $DATABASE_URL.",
+            file=sys.stderr,
+        )
+        return 2
+    password = os.environ.get(args.password_env, "")
     if not password:
-        raise click.ClickException(f"Set the password in ${password_env}.")
+        print(f"Set the password in ${args.password_env}.", file=sys.stderr)
+        return 2
     try:
         check_password(password, member_email(1))
     except AccountError as error:
-        raise click.ClickException(str(error)) from None
-    result = ensure_accounts(members, hosts, password, events_per_host, datetime.now(UTC))
-    click.echo(
-        f"Load-test accounts: {members} members, {hosts} hosts ({result.created} created, "
-        f"{result.updated} reset); {result.events_assigned} listings given to hosts."
+        print(error, file=sys.stderr)
+        return 2
+    os.environ["DATABASE_URL"] = database_url  # the app's config reads it from there
+    app = create_app(instance_path=os.environ.get("EVENTMATE_INSTANCE_PATH") or None)
+    with app.app_context():
+        result = ensure_accounts(
+            args.members, args.hosts, password, args.events_per_host, datetime.now(UTC)
+        )
+        db.engine.dispose()
+    print(
+        f"Load-test accounts: {args.members} members, {args.hosts} hosts ({result.created} "
+        f"created, {result.updated} reset); {result.events_assigned} listings given to hosts."
     )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
