@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,50 @@ def test_a_hash_upgrade_that_cannot_be_stored_still_signs_in(client, db_session,
     assert len(commits) >= 2
     db.session.expire_all()
     assert db.session.get(User, user.id).password_hash.startswith("scrypt:")  # next time
+
+
+def test_an_unknown_email_costs_a_password_check_too(client, db_session, monkeypatch):
+    """Timing must not tell which emails have accounts: a miss is checked against a dummy
+    Argon2id hash, as a wrong password is against the real one."""
+    from eventmate.auth import services
+
+    checked: list[str] = []
+    real = services.password_matches
+
+    def counting(stored: str, given: str) -> bool:
+        checked.append(stored)
+        return real(stored, given)
+
+    monkeypatch.setattr(services, "password_matches", counting)
+    make_member(email="known@example.com")
+    db_session.commit()
+    for email in ("known@example.com", "unknown@example.com"):
+        response = post_form(client, "/login/", {"email": email, "password": "wrong password!"})
+        assert response.status_code == 400
+    assert len(checked) == 2
+    assert all(stored.startswith("$argon2id$") for stored in checked)
+
+
+def test_a_session_lasts_24_hours(app, client, db_session, login):
+    import time_machine
+
+    signed_in_at = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    user = make_member(display_name="Day Tripper")
+    db_session.commit()
+    with time_machine.travel(signed_in_at, tick=False):
+        login(user)
+        cookie = client.get_cookie("session")
+        assert cookie.expires is not None
+        assert cookie.expires == signed_in_at + timedelta(hours=24)
+        assert "Day Tripper" in client.get("/").get_data(as_text=True)
+    config = app.config
+    if config["SESSION_TYPE"] == "redis":  # Redis expires the key itself: its clock, not ours
+        key = f"{config['SESSION_KEY_PREFIX']}{cookie.value}"
+        assert 23 * 3600 < config["SESSION_REDIS"].ttl(key) <= 24 * 3600
+        return
+    with time_machine.travel("2026-06-02 11:58Z", tick=False):
+        assert "Day Tripper" in client.get("/").get_data(as_text=True)
+    with time_machine.travel("2026-06-02 12:01Z", tick=False):
+        page = client.get("/").get_data(as_text=True)
+        assert "Day Tripper" not in page
+        assert "Log in" in page
