@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import random
 import re
+import string
 import urllib.parse
 from logging.handlers import RotatingFileHandler
 
@@ -13,8 +15,9 @@ import pytest
 
 from config import ConfigError, allowed_networks
 from eventmate.bookings.services import book_seats
-from eventmate.extensions import cache
+from eventmate.extensions import cache, db
 from eventmate.monitoring.logs import configure_logging
+from eventmate.monitoring.metrics import METHODS
 from eventmate.resilience import CircuitBreaker
 from tests.conftest import app_for_database
 from tests.factories import make_event, make_member
@@ -82,7 +85,7 @@ def test_requests_are_counted_by_endpoint_and_status(client, db_session):
     client.get("/no-such-page/")
     after = scrape(client)
     home = {"endpoint": "main.home", "method": "GET", "status": "200"}
-    missing = {"endpoint": "none", "method": "GET", "status": "404"}
+    missing = {"endpoint": "OTHER", "method": "GET", "status": "404"}
     name = "eventmate_http_requests_total"
     assert metric(after, name, **home) == metric(before, name, **home) + 1
     assert metric(after, name, **missing) == metric(before, name, **missing) + 1
@@ -151,8 +154,54 @@ def test_breaker_labels_never_show_a_password():
     assert breaker.gauge._labelvalues == ("redis://redis.internal:6379/0",)
 
 
-def test_db_pool_connections_in_use_is_exported(client, db_session):
-    assert "eventmate_db_pool_connections_in_use" in scrape(client)
+def series(text: str, *names: str) -> set[str]:
+    """Every sample of these metrics: name and labels, without the value."""
+    return {line.rpartition(" ")[0] for line in text.splitlines()
+            if line.split("{")[0].split(" ")[0] in names}  # fmt: skip
+
+
+def test_clients_cannot_add_series_with_odd_methods_or_paths(app, client, db_session):
+    """gunicorn passes on any method of 3-20 letters; each must not become a new series."""
+    chosen = random.Random(13)
+
+    def odd_requests(count: int) -> None:
+        for _ in range(count):
+            method = "".join(chosen.choices(string.ascii_uppercase, k=chosen.randint(3, 20)))
+            path = f"/{''.join(chosen.choices(string.ascii_lowercase, k=12))}/"
+            assert client.open("/", method=method).status_code == 405
+            assert client.open(path, method=method).status_code == 404
+            assert client.get(path).status_code == 404
+
+    names = ("eventmate_http_requests_total", "eventmate_http_request_duration_seconds_count")
+    before = scrape(client)
+    odd_requests(40)
+    middle = scrape(client)
+    odd_requests(40)
+    after = scrape(client)
+    # At most one new series per (endpoint, method, status) of OTHER, and none from then on.
+    assert len(series(middle, *names) - series(before, *names)) <= 4
+    assert series(after, *names) == series(middle, *names)
+    assert set(re.findall(r'method="([^"]*)"', after)) <= {*METHODS, "OTHER"}
+    assert set(re.findall(r'endpoint="([^"]*)"', after)) <= {*app.view_functions, "OTHER"}
+    counted = "eventmate_http_requests_total"
+    assert metric(after, counted, endpoint="OTHER", method="OTHER", status="405") - metric(
+        before, counted, endpoint="OTHER", method="OTHER", status="405") == 80  # fmt: skip
+    assert metric(after, counted, endpoint="OTHER", method="OTHER", status="404") - metric(
+        before, counted, endpoint="OTHER", method="OTHER", status="404") == 80  # fmt: skip
+    assert metric(after, counted, endpoint="OTHER", method="GET", status="404") - metric(
+        before, counted, endpoint="OTHER", method="GET", status="404") == 80  # fmt: skip
+
+
+def test_db_pool_connections_in_use_is_exported(app, client, db_session):
+    name = "eventmate_db_pool_connections_in_use"
+    before = metric(scrape(client), name)
+    connection = db.engine.connect()  # one more checked out of the pool
+    try:
+        during = metric(scrape(client), name)
+    finally:
+        connection.close()
+    assert during == before + 1
+    assert metric(scrape(client), name) == before
 
 
 @pytest.fixture
