@@ -1,4 +1,5 @@
-"""Per-request bookkeeping: a request id, timing (Server-Timing, slow-request log), metrics."""
+"""Per-request bookkeeping: a request id, timing (Server-Timing for those access.py allows, the
+slow-request log), metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
+from eventmate.monitoring.access import may_see_timing
 from eventmate.monitoring.metrics import (
     DB_POOL_IN_USE,
     LATENCY,
@@ -50,10 +52,11 @@ def _finish(response: Response) -> Response:
         started = g.request_started
     seconds = time.perf_counter() - started
     response.headers["X-Request-ID"] = g.request_id
-    response.headers["Server-Timing"] = (
-        f'app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};desc="{g.db_queries} '
-        f'queries"'
-    )
+    if may_see_timing(response):
+        response.headers["Server-Timing"] = (
+            f'app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};'
+            f'desc="{g.db_queries} queries"'
+        )
     endpoint = endpoint_label(request.endpoint, current_app.view_functions)
     record_request(endpoint, method_label(request.method), response.status_code, seconds)
     if seconds >= current_app.config["SLOW_REQUEST_SECONDS"]:
