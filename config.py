@@ -109,8 +109,10 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    # /metrics/ with neither METRICS_TOKEN nor METRICS_ALLOWED_NETWORKS: open, or 404.
-    METRICS_OPEN_BY_DEFAULT = True
+    # /metrics/ and Server-Timing are for operators (eventmate/monitoring/access.py). Unless
+    # this is True (development, test), /metrics/ needs METRICS_TOKEN or a client in
+    # METRICS_ALLOWED_NETWORKS (else 404), and only clients there get Server-Timing.
+    OPERATOR_DETAIL_PUBLIC = False
     # Redirect plain HTTP to HTTPS (production; health checks are exempt).
     FORCE_HTTPS = False
     # One image (5 MB at most) and a few form fields per request; more is a 413.
@@ -235,12 +237,12 @@ class Config:
 class DevelopmentConfig(Config):
     NAME = "development"
     DEBUG = True
+    OPERATOR_DETAIL_PUBLIC = True
     PAGE_CACHE_SECONDS = 0  # see template edits at once
 
 
 class ProductionConfig(Config):
     NAME = "production"
-    METRICS_OPEN_BY_DEFAULT = False
     SESSION_COOKIE_SECURE = True
     FORCE_HTTPS = True
     PREFERRED_URL_SCHEME = "https"
@@ -266,6 +268,7 @@ class ProductionConfig(Config):
 class TestConfig(Config):
     NAME = "test"
     TESTING = True
+    OPERATOR_DETAIL_PUBLIC = True
     AGGREGATE_CACHE_SECONDS = 0
     PAGE_CACHE_SECONDS = 0  # tests of the page cache switch it on
     USER_CACHE_SECONDS = 0  # a rolled-back test's user id can come back as another user

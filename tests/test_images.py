@@ -1,16 +1,19 @@
 import io
 import json
+import os
+import struct
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import cloudinary
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from sqlalchemy import func, select
 
 from eventmate.extensions import db
-from eventmate.media.processing import ImageRejected, clean_image
+from eventmate.media.processing import PROCESSING_SLOT, ImageRejected, clean_image
 from eventmate.media.storage import CloudinaryStorage, cloudinary_settings
 from eventmate.models import EventImage
 from tests.conftest import csrf_token
@@ -139,6 +142,143 @@ def test_reorder_and_delete(client, db_session, host_event):
     assert [row.alt_text for row in image_rows(host_event)] == ["second"]
     bad = client.post(f"{base}/{second.id}/move/", data={"csrf_token": token, "direction": "x"})
     assert bad.status_code == 400
+
+
+def png_stating(width: int, height: int) -> bytes:
+    """A 1 × 1 PNG whose header says width × height: only a decode would notice the lie."""
+    data = bytearray(image_bytes("PNG", size=(1, 1)))
+    # The IHDR chunk's data starts at byte 16: width and height, then 5 more bytes, then a CRC.
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def huge_bilevel_png() -> bytes:
+    """A real 6320 × 6320 PNG of a few kilobytes that would take hundreds of MB to decode."""
+    output = io.BytesIO()
+    Image.new("1", (6320, 6320)).save(output, format="PNG")
+    return output.getvalue()
+
+
+def stored_files(app) -> set[str]:
+    root = app.extensions["image_storage"].root
+    return set(os.listdir(root)) if os.path.isdir(root) else set()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        huge_bilevel_png,
+        lambda: png_stating(10_000, 10_000),  # past Pillow's warning threshold
+        lambda: png_stating(100_000, 100_000),  # past Pillow's error threshold
+    ],
+    ids=["6320x6320", "header-100MP", "header-10GP"],
+)
+def test_too_many_pixels_is_a_form_error_and_stores_nothing(app, client, db_session,
+                                                            host_event, make):  # fmt: skip
+    data = make()
+    assert len(data) < 100_000
+    before = stored_files(app)
+    response = upload(client, host_event, data, "huge.png")
+    assert response.status_code == 400
+    assert "too many pixels: at most 16 megapixels" in response.get_data(as_text=True)
+    assert image_rows(host_event) == []
+    assert stored_files(app) == before
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_an_upload_is_opened_and_decoded_once(client, db_session, host_event, monkeypatch, fmt):
+    opened, decoded = [], []
+    real_open, real_load = Image.open, ImageFile.ImageFile.load
+
+    def counting_open(*args, **kwargs):
+        opened.append(args)
+        return real_open(*args, **kwargs)
+
+    def counting_load(image):
+        if image.tile:  # still to be decoded; afterwards load() just returns the pixels
+            decoded.append(image.format)
+        return real_load(image)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    response = upload(client, host_event, image_bytes(fmt, size=(3000, 1500)))
+    assert response.status_code == 303
+    assert len(image_rows(host_event)) == 1
+    assert len(opened) == 1
+    assert decoded == [fmt]
+
+
+def test_one_image_is_processed_at_a_time(monkeypatch):
+    order: list[str] = []
+    first_inside, let_first_finish = threading.Event(), threading.Event()
+    real_open = Image.open
+
+    def open_and_maybe_wait(*args, **kwargs):
+        name = threading.current_thread().name
+        order.append(f"{name} opens")
+        if name == "first":
+            first_inside.set()
+            assert let_first_finish.wait(30)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", open_and_maybe_wait)
+    results = {}
+
+    def process():
+        results[threading.current_thread().name] = clean_image(image_bytes("PNG"))
+        order.append(f"{threading.current_thread().name} done")
+
+    first = threading.Thread(target=process, name="first")
+    second = threading.Thread(target=process, name="second")
+    first.start()
+    try:
+        assert first_inside.wait(30)
+        took = PROCESSING_SLOT.acquire(blocking=False)
+        if took:
+            PROCESSING_SLOT.release()
+        assert not took  # the first upload holds the only slot
+        second.start()  # and the second waits for it
+    finally:
+        let_first_finish.set()
+        first.join(30)
+        if second.ident:
+            second.join(30)
+    assert order == ["first opens", "first done", "second opens", "second done"]
+    assert results["first"].data == results["second"].data
+    assert PROCESSING_SLOT.acquire(blocking=False)  # free again
+    PROCESSING_SLOT.release()
+
+
+def test_a_host_cannot_touch_another_hosts_image(app, client, db_session, host_event):
+    other_event = make_event(host=make_member(is_host=True))
+    storage = app.extensions["image_storage"]
+    os.makedirs(storage.root, exist_ok=True)
+    name = "0123456789abcdef0123456789abcdef.png"
+    with open(os.path.join(storage.root, name), "wb") as file:
+        file.write(image_bytes("PNG"))
+    theirs = make_image(other_event, position=0, alt_text="theirs", storage_id=f"local:{name}")
+    make_image(other_event, position=1, alt_text="also theirs")
+    db_session.commit()
+    token = csrf_token(client, f"/host/events/{host_event.slug}/images/")
+    attempts = [
+        (f"/host/events/{host_event.slug}/images/{theirs.id}/delete/", {}),
+        (f"/host/events/{host_event.slug}/images/{theirs.id}/move/", {"direction": "down"}),
+        (f"/host/events/{other_event.slug}/images/{theirs.id}/delete/", {}),
+        (f"/host/events/{other_event.slug}/images/{theirs.id}/move/", {"direction": "down"}),
+    ]
+    try:
+        for url, fields in attempts:
+            response = client.post(url, data={"csrf_token": token, **fields})
+            assert response.status_code == 404, url
+            assert "Page not found" in response.get_data(as_text=True)
+        db.session.expire_all()
+        rows = [(row.id, row.position, row.alt_text) for row in image_rows(other_event)]
+        assert rows[0] == (theirs.id, 0, "theirs")
+        assert [alt for _, _, alt in rows] == ["theirs", "also theirs"]
+        assert os.path.exists(os.path.join(storage.root, name))
+    finally:
+        os.remove(os.path.join(storage.root, name))
 
 
 class FakeUploadAPI(BaseHTTPRequestHandler):

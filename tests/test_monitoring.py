@@ -5,16 +5,21 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import random
 import re
+import string
 import urllib.parse
 from logging.handlers import RotatingFileHandler
 
 import pytest
+from flask import Response
 
-from config import ConfigError, allowed_networks
+from config import Config, ConfigError, DevelopmentConfig, ProductionConfig, allowed_networks
+from eventmate import create_app
 from eventmate.bookings.services import book_seats
-from eventmate.extensions import cache
+from eventmate.extensions import cache, db
 from eventmate.monitoring.logs import configure_logging
+from eventmate.monitoring.metrics import METHODS
 from eventmate.resilience import CircuitBreaker
 from tests.conftest import app_for_database
 from tests.factories import make_event, make_member
@@ -82,7 +87,7 @@ def test_requests_are_counted_by_endpoint_and_status(client, db_session):
     client.get("/no-such-page/")
     after = scrape(client)
     home = {"endpoint": "main.home", "method": "GET", "status": "200"}
-    missing = {"endpoint": "none", "method": "GET", "status": "404"}
+    missing = {"endpoint": "OTHER", "method": "GET", "status": "404"}
     name = "eventmate_http_requests_total"
     assert metric(after, name, **home) == metric(before, name, **home) + 1
     assert metric(after, name, **missing) == metric(before, name, **missing) + 1
@@ -151,14 +156,59 @@ def test_breaker_labels_never_show_a_password():
     assert breaker.gauge._labelvalues == ("redis://redis.internal:6379/0",)
 
 
-def test_db_pool_connections_in_use_is_exported(client, db_session):
-    assert "eventmate_db_pool_connections_in_use" in scrape(client)
+def series(text: str, *names: str) -> set[str]:
+    """Every sample of these metrics: name and labels, without the value."""
+    return {line.rpartition(" ")[0] for line in text.splitlines()
+            if line.split("{")[0].split(" ")[0] in names}  # fmt: skip
+
+
+def test_clients_cannot_add_series_with_odd_methods_or_paths(app, client, db_session):
+    """gunicorn passes on any method of 3-20 letters; each must not become a new series."""
+    chosen = random.Random(13)
+
+    def odd_requests(count: int) -> None:
+        for _ in range(count):
+            method = "".join(chosen.choices(string.ascii_uppercase, k=chosen.randint(3, 20)))
+            path = f"/{''.join(chosen.choices(string.ascii_lowercase, k=12))}/"
+            assert client.open("/", method=method).status_code == 405
+            assert client.open(path, method=method).status_code == 404
+            assert client.get(path).status_code == 404
+
+    names = ("eventmate_http_requests_total", "eventmate_http_request_duration_seconds_count")
+    before = scrape(client)
+    odd_requests(40)
+    middle = scrape(client)
+    odd_requests(40)
+    after = scrape(client)
+    # At most one new series per (endpoint, method, status) of OTHER, and none from then on.
+    assert len(series(middle, *names) - series(before, *names)) <= 4
+    assert series(after, *names) == series(middle, *names)
+    assert set(re.findall(r'method="([^"]*)"', after)) <= {*METHODS, "OTHER"}
+    assert set(re.findall(r'endpoint="([^"]*)"', after)) <= {*app.view_functions, "OTHER"}
+    counted = "eventmate_http_requests_total"
+    assert metric(after, counted, endpoint="OTHER", method="OTHER", status="405") - metric(
+        before, counted, endpoint="OTHER", method="OTHER", status="405") == 80  # fmt: skip
+    assert metric(after, counted, endpoint="OTHER", method="OTHER", status="404") - metric(
+        before, counted, endpoint="OTHER", method="OTHER", status="404") == 80  # fmt: skip
+    assert metric(after, counted, endpoint="OTHER", method="GET", status="404") - metric(
+        before, counted, endpoint="OTHER", method="GET", status="404") == 80  # fmt: skip
+
+
+def test_db_pool_connections_in_use_is_exported(app, client, db_session):
+    name = "eventmate_db_pool_connections_in_use"
+    before = metric(scrape(client), name)
+    connection = db.engine.connect()  # one more checked out of the pool
+    try:
+        during = metric(scrape(client), name)
+    finally:
+        connection.close()
+    assert during == before + 1
+    assert metric(scrape(client), name) == before
 
 
 @pytest.fixture
 def restricted_metrics(app):
-    saved = {k: app.config[k] for k in ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS",
-                                        "METRICS_OPEN_BY_DEFAULT")}  # fmt: skip
+    saved = {k: app.config[k] for k in ("METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS")}
     yield app.config
     app.config.update(saved)
 
@@ -169,19 +219,79 @@ def test_metrics_can_require_a_token(client, restricted_metrics):
     wrong = {"Authorization": "Bearer guess"}
     assert client.get("/metrics/", headers=wrong).status_code == 404
     right = {"Authorization": "Bearer s3cret-scraper-token"}
-    assert client.get("/metrics/", headers=right).status_code == 200
+    assert "eventmate_http_requests_total" in scrape_with(client, headers=right)
 
 
 def test_metrics_can_be_limited_to_networks(client, restricted_metrics):
     restricted_metrics["METRICS_ALLOWED_NETWORKS"] = allowed_networks("10.0.0.0/8")
     assert client.get("/metrics/").status_code == 404  # the test client is 127.0.0.1
     restricted_metrics["METRICS_ALLOWED_NETWORKS"] = allowed_networks("10.0.0.0/8, 127.0.0.0/8")
-    assert client.get("/metrics/").status_code == 200
+    assert "eventmate_http_requests_total" in scrape(client)
 
 
-def test_production_closes_metrics_unless_configured(client, restricted_metrics):
-    restricted_metrics["METRICS_OPEN_BY_DEFAULT"] = False
-    assert client.get("/metrics/").status_code == 404
+def scrape_with(client, **options) -> str:
+    response = client.get("/metrics/", **options)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def build_app(app, tmp_path, monkeypatch):
+    """`build_app(ProductionConfig, METRICS_TOKEN=...)`: an app made from that config class
+    and that environment (SQLite, in-process stores), as wsgi.py would make it."""
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    built = []
+
+    def build(config_class, **env):
+        for name in ("DATABASE_URL", "REDIS_URL", "METRICS_TOKEN", "METRICS_ALLOWED_NETWORKS",
+                     "PROXY_FIX_HOPS", "CLOUDINARY_URL"):  # fmt: skip
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        built.append(create_app(config_class, instance_path=str(tmp_path / f"i{len(built)}")))
+        return built[-1]
+
+    yield build
+    configure_logging(app)  # each create_app set up logging for itself
+
+
+def test_metrics_are_closed_unless_configured_outside_development_and_test(build_app):
+    bearer = {"Authorization": "Bearer s3cret-scraper-token"}
+    for config_class in (Config, ProductionConfig):
+        closed = build_app(config_class).test_client().get("/metrics/")
+        assert closed.status_code == 404, config_class.NAME
+        assert "Page not found" in closed.get_data(as_text=True)
+        scraper = build_app(config_class, METRICS_TOKEN="s3cret-scraper-token").test_client()
+        assert "eventmate_http_requests_total" in scrape_with(scraper, headers=bearer)
+    developer = build_app(DevelopmentConfig).test_client()
+    assert "eventmate_http_requests_total" in scrape_with(developer)
+
+
+@pytest.mark.parametrize("config_class", [Config, ProductionConfig])
+def test_server_timing_goes_only_to_allowed_networks(build_app, config_class):
+    built = build_app(config_class, METRICS_ALLOWED_NETWORKS="10.0.0.0/8")
+
+    @built.get("/shared-for-test/")
+    def shared():
+        response = Response("the same for everyone")
+        response.cache_control.public = True
+        response.cache_control.s_maxage = 60
+        return response
+
+    client = built.test_client()
+    operator, visitor = {"REMOTE_ADDR": "10.1.2.3"}, {"REMOTE_ADDR": "203.0.113.9"}
+    inside = client.get("/health/", environ_base=operator)
+    assert re.fullmatch(r'app;dur=\d+\.\d+, db;dur=\d+\.\d+;desc="\d+ queries"',
+                        inside.headers["Server-Timing"])  # fmt: skip
+    outside = client.get("/health/", environ_base=visitor)
+    assert outside.get_json() == {"status": "ok"}
+    assert "X-Request-ID" in outside.headers
+    assert "Server-Timing" not in outside.headers
+    # A page the edge may keep would replay the operator's timings to everyone.
+    kept = client.get("/shared-for-test/", base_url="https://localhost", environ_base=operator)
+    assert kept.get_data(as_text=True) == "the same for everyone"
+    assert "public" in kept.headers["Cache-Control"]
+    assert "Server-Timing" not in kept.headers
 
 
 def test_metrics_add_up_across_gunicorn_workers(tmp_path):

@@ -14,7 +14,7 @@ from eventmate.media.storage import image_storage
 
 
 class ImageForm(FlaskForm):
-    image = FileField("Image (JPEG, PNG or WebP, up to 5 MB)")
+    image = FileField("Image (JPEG, PNG or WebP, up to 5 MB and 16 megapixels)")
     alt_text = StringField(
         "Describe the image for people who can't see it",
         validators=[DataRequired(message="Add a short description (alt text)."), Length(max=200)],

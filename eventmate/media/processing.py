@@ -2,6 +2,10 @@
 
 The bytes are decoded with Pillow, never trusted by extension or declared type, and a file
 with anything after the image's own end (an image followed by HTML, say) is refused.
+
+Decoding is the expensive part: a small PNG can state 6320 × 6320 pixels and need half a
+gigabyte to decode. So the size is checked from the header (Pillow reads only that on open),
+the image is opened and decoded once, and each worker processes one image at a time.
 """
 
 from __future__ import annotations
@@ -9,19 +13,31 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import threading
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # refuse decompression bombs long before they eat memory
+# Checked from the header, before decoding: 16 MP is up to 64 MB decoded (RGBA).
+MAX_PIXELS = 16_000_000
 MAX_DIMENSION = 2000  # stored images are capped to this width and height
 FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
     "WEBP": ("image/webp", "webp"),
 }
+TOO_MANY_PIXELS = (
+    "That image has too many pixels: at most 16 megapixels (4000 × 4000, say). "
+    "Please upload a smaller one."
+)
+
+# One image decoded at a time per process, so concurrent uploads can't add up their decoded
+# sizes. Under gunicorn's gevent workers `threading` is monkey-patched before this module is
+# imported (gunicorn.conf.py), so this is a greenlet-aware semaphore and waiting for it yields
+# to other requests; with threads (gthread, `flask run`) it is an ordinary one.
+PROCESSING_SLOT = threading.BoundedSemaphore(1)
 
 
 class ImageRejected(ValueError):
@@ -53,30 +69,37 @@ def clean_image(data: bytes) -> CleanImage:
         raise ImageRejected("Choose an image file to upload.")
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageRejected("That image is larger than 5 MB. Please upload a smaller one.")
-    image_format = _decode_and_verify(data)
-    _check_nothing_trails(data, image_format)
-    return _reencode(data, image_format)
+    with PROCESSING_SLOT:
+        return _process(data)
 
 
-def _decode_and_verify(data: bytes) -> str:
+def _process(data: bytes) -> CleanImage:
+    """Open once: checks on the header, then one decode, then re-encode the same image."""
     try:
+        # Pillow warns (and past twice its limit, raises) on open for images far larger than
+        # ours; either way the answer is ours, not a warning in the log.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image_format = image.format
-                if image_format not in FORMATS:
-                    raise ImageRejected("Upload a JPEG, PNG or WebP image.")
-                if image.width * image.height > MAX_PIXELS:
-                    raise ImageRejected("That image has too many pixels.")
-                image.verify()
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()  # a full decode catches truncated or corrupt data verify() misses
-    except ImageRejected:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):  # fmt: skip
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(TOO_MANY_PIXELS) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected("That file isn't a valid JPEG, PNG or WebP image.") from None
-    return image_format
+    with image:
+        image_format = image.format
+        if image_format not in FORMATS:
+            raise ImageRejected("Upload a JPEG, PNG or WebP image.")
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageRejected(TOO_MANY_PIXELS)
+        _check_nothing_trails(data, image_format)
+        try:
+            # The one decode. thumbnail() decodes a JPEG at a reduced scale where it can; an
+            # image already small enough is decoded by load(). Truncated or corrupt data fails.
+            image.thumbnail((MAX_DIMENSION, MAX_DIMENSION))
+            image.load()
+        except (OSError, SyntaxError, ValueError):
+            raise ImageRejected("That file isn't a valid JPEG, PNG or WebP image.") from None
+        return _reencode(image, image_format)
 
 
 def _check_nothing_trails(data: bytes, image_format: str) -> None:
@@ -91,25 +114,17 @@ def _check_nothing_trails(data: bytes, image_format: str) -> None:
         raise ImageRejected("That file has extra data after the image, so we can't accept it.")
 
 
-def _reencode(data: bytes, image_format: str) -> CleanImage:
-    """Decode and save again: drops EXIF (GPS!) and other metadata, caps the size."""
-    with Image.open(io.BytesIO(data)) as image:
-        image = _upright(image)
-        image.thumbnail((MAX_DIMENSION, MAX_DIMENSION))
-        if image_format == "JPEG" and image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        if image_format != "JPEG" and image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            image = image.convert("RGBA")
-        output = io.BytesIO()
-        options = {"JPEG": {"quality": 85, "optimize": True, "progressive": True},
-                   "PNG": {"optimize": True},
-                   "WEBP": {"quality": 85, "method": 4}}[image_format]  # fmt: skip
-        image.save(output, format=image_format, **options)
-        return CleanImage(output.getvalue(), image_format, image.width, image.height)
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation before the EXIF is dropped, so photos stay the right way up."""
-    from PIL import ImageOps
-
-    return ImageOps.exif_transpose(image) or image
+def _reencode(image: Image.Image, image_format: str) -> CleanImage:
+    """Save again: drops EXIF (GPS!) and other metadata. The orientation is applied first, so
+    photos stay the right way up (after the resize: the bounding box is square)."""
+    ImageOps.exif_transpose(image, in_place=True)
+    if image_format == "JPEG" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    if image_format != "JPEG" and image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+        image = image.convert("RGBA")
+    output = io.BytesIO()
+    options = {"JPEG": {"quality": 85, "optimize": True, "progressive": True},
+               "PNG": {"optimize": True},
+               "WEBP": {"quality": 85, "method": 4}}[image_format]  # fmt: skip
+    image.save(output, format=image_format, **options)
+    return CleanImage(output.getvalue(), image_format, image.width, image.height)

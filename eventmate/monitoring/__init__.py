@@ -1,5 +1,5 @@
 """Operations: request ids, Server-Timing, slow-request warnings, logging and Prometheus
-metrics (`/metrics/`)."""
+metrics (`/metrics/`); access.py decides who sees the timings and the metrics."""
 
 from __future__ import annotations
 

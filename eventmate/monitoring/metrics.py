@@ -9,6 +9,7 @@ development server) the default in-process registry is used.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,6 +21,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+# Label values come from fixed sets. The client chooses the method and the path, and each new
+# label value would be a new series, kept for the life of the process (and under gunicorn in
+# its files): any method outside METHODS, and any request no route matched, count as OTHER.
+OTHER = "OTHER"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REQUESTS = Counter(
     "eventmate_http_requests_total", "HTTP requests answered.", ["endpoint", "method", "status"]
@@ -47,6 +54,15 @@ REDIS_CIRCUIT_OPEN = Gauge(
     ["redis"],
     multiprocess_mode="livemax",
 )
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else OTHER
+
+
+def endpoint_label(endpoint: str | None, endpoints: Collection[str]) -> str:
+    """The matched endpoint if the app registered it (`app.view_functions`), else OTHER."""
+    return endpoint if endpoint is not None and endpoint in endpoints else OTHER
 
 
 def exposition() -> tuple[bytes, str]:

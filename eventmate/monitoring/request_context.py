@@ -1,4 +1,5 @@
-"""Per-request bookkeeping: a request id, timing (Server-Timing, slow-request log), metrics."""
+"""Per-request bookkeeping: a request id, timing (Server-Timing for those access.py allows, the
+slow-request log), metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from eventmate.monitoring.metrics import DB_POOL_IN_USE, LATENCY, REQUESTS
+from eventmate.monitoring.access import may_see_timing
+from eventmate.monitoring.metrics import (
+    DB_POOL_IN_USE,
+    LATENCY,
+    REQUESTS,
+    endpoint_label,
+    method_label,
+)
 
 log = logging.getLogger("eventmate.requests")
 WELL_FORMED_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -44,11 +52,13 @@ def _finish(response: Response) -> Response:
         started = g.request_started
     seconds = time.perf_counter() - started
     response.headers["X-Request-ID"] = g.request_id
-    response.headers["Server-Timing"] = (
-        f'app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};desc="{g.db_queries} '
-        f'queries"'
-    )
-    record_request(request.endpoint or "none", request.method, response.status_code, seconds)
+    if may_see_timing(response):
+        response.headers["Server-Timing"] = (
+            f'app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};'
+            f'desc="{g.db_queries} queries"'
+        )
+    endpoint = endpoint_label(request.endpoint, current_app.view_functions)
+    record_request(endpoint, method_label(request.method), response.status_code, seconds)
     if seconds >= current_app.config["SLOW_REQUEST_SECONDS"]:
         log.warning(
             "slow request: %s %s %s %.0f ms (request id %s)",
