@@ -105,6 +105,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InternalServerError)
     def internal_error(error: InternalServerError):
         log.error("unhandled error", exc_info=error.original_exception or error)
+        # The failure may have left the transaction failed (a flush that raised, or PostgreSQL
+        # refusing every statement after an error): the page's header loads the signed-in user,
+        # and would fail too, sending out a bare 500 instead of this page.
+        _forget_failed_transaction()
         return render_error(500)
 
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 MAX_PAGE = 10_000
 
 
+def parse_page(raw: str | None) -> int | None:
+    """The page number written in `raw` (1 to MAX_PAGE in ASCII digits), else None.
+
+    The digits are counted before int(): Python refuses to convert more than 4,300 of them
+    (a ValueError, and so a 500, for `?page=999…`)."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_PAGE)):
+        return None
+    number = int(raw)
+    return number if 1 <= number <= MAX_PAGE else None
+
+
 def page_number(raw: str | None) -> int:
     """A 1-based page number from user input; anything invalid means page 1."""
-    raw = (raw or "").strip()
-    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
-        return int(raw)
-    return 1
+    return parse_page(raw) or 1
 
 
 def page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:

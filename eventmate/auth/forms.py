@@ -1,17 +1,17 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from eventmate.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from eventmate.forms import Form
 
 PASSWORD_LENGTH_RULE = (
     f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters; a short phrase works well."
 )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
@@ -29,7 +29,7 @@ class RegisterForm(FlaskForm):
     next = HiddenField()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
@@ -37,5 +37,5 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     """Logging out changes state, so it is a POST with a CSRF token."""

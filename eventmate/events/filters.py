@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.datastructures import MultiDict
 
 from eventmate.models import CATEGORY_BY_SLUG, City
-from eventmate.pagination import MAX_PAGE
+from eventmate.pagination import parse_page
 
 SORTS = {
     "relevance": "Best match",
@@ -184,7 +184,8 @@ def _parse_page(raw: str, notices: list[str]) -> int:
     raw = raw.strip()
     if not raw:
         return 1
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+    page = parse_page(raw)
+    if page is None:
         notices.append("That page number doesn't exist; showing the first page.")
         return 1
-    return int(raw)
+    return page

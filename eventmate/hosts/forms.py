@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     DecimalField,
@@ -18,13 +17,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from eventmate.forms import Form
 from eventmate.models import CATEGORIES, City
 
 CURRENCIES = ["EUR", "GBP", "USD", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN"]
 MAX_CAPACITY = 100_000
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     title = StringField("Title", validators=[DataRequired(), Length(min=5, max=140)])
     description = TextAreaField(
         "Description", validators=[DataRequired(), Length(min=20, max=10_000)]

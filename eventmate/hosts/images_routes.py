@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from eventmate.forms import Form
 from eventmate.hosts import bp
 from eventmate.hosts.access import host_required, managed_event
 from eventmate.hosts.images import UploadFailed, add_image, delete_image, move_image
@@ -13,7 +13,7 @@ from eventmate.media.processing import ImageRejected
 from eventmate.media.storage import image_storage
 
 
-class ImageForm(FlaskForm):
+class ImageForm(Form):
     image = FileField("Image (JPEG, PNG or WebP, up to 5 MB and 16 megapixels)")
     alt_text = StringField(
         "Describe the image for people who can't see it",

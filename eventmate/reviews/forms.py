@@ -1,12 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from eventmate.forms import Form
 from eventmate.reviews.services import MAX_REVIEW_LENGTH
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     rating = RadioField(
         "Your rating",
         choices=[SelectChoice(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
@@ -20,5 +20,5 @@ class ReviewForm(FlaskForm):
     )
 
 
-class DeleteReviewForm(FlaskForm):
+class DeleteReviewForm(Form):
     """Deleting changes state: a POST with a CSRF token."""
