@@ -50,6 +50,8 @@ def test_every_readme_section_the_code_cites_exists():
     headings = set(re.findall(r"^#+ (.+)$", README, re.MULTILINE))
     cited = []
     for path in tracked_files():
+        if path.parent.name == "tests":
+            continue
         if path.suffix in (".py", ".j2", ".sh") or path.parent.name == "scripts":
             text = path.read_text()
             found = re.findall(r'README, "([^"]+)"', text)
