@@ -3,14 +3,21 @@
 VENV=${VENV:-.venv}
 PY=${PYTHON:-python3}
 
+# Root's commands, for root or a user with sudo. sudo resets the environment, so variables
+# for the command go through `env` (as_root env NAME=value command …).
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# A command as the postgres system user (peer authentication on the local socket).
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sudo -n -u postgres "$@"; fi
 }
 
 apt_install() {
   echo "==> Installing Debian packages: $*"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
 # Create the virtualenv and install pinned requirements when they changed since last time.
@@ -85,16 +92,17 @@ wait_for() {
 # Print a libpq connection URL prefix (without database name) that works on this machine:
 # TCP as postgres (trust auth, as on our dev boxes), else the local socket as the current user,
 # creating that role if we can (a fresh Debian install only trusts peer auth on the socket).
+# psql runs with -w everywhere: a server that wants a password is an error, never a prompt.
 pg_admin_url() {
   local user=${PGUSER:-postgres}
-  if psql -h 127.0.0.1 -U "$user" -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+  if psql -w -h 127.0.0.1 -U "$user" -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     echo "postgresql://$user@127.0.0.1:5432"; return
   fi
   local me; me=$(id -un)
-  if ! psql -d postgres -Atqc 'select 1' >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    su postgres -c "createuser --superuser $me" >/dev/null 2>&1 || true
+  if ! psql -w -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+    as_postgres createuser --superuser "$me" >/dev/null 2>&1 || true
   fi
-  if psql -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+  if psql -w -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     echo "postgresql://$me@/?host=/var/run/postgresql"; return
   fi
   echo "cannot connect to PostgreSQL as $user (TCP) or $me (socket)" >&2
