@@ -181,14 +181,20 @@ def booking_form(client, email: str, event_url: str, quantity: int) -> dict[str,
     return {**hidden_fields(client, event_url), "quantity": str(quantity)}
 
 
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Log `client` in as `email`, and check it worked: a redirect away from the login form."""
+    response = post_form(client, "/login/", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert not response.headers["Location"].startswith("/login/")
+    return response
+
+
 @pytest.fixture
 def login(client):
     """`login(user)` logs the test client in as `user` (whose password is PASSWORD)."""
 
     def log_in(user, password: str = PASSWORD):
-        response = post_form(client, "/login/", {"email": user.email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
+        return sign_in(client, user.email, password)
 
     return log_in
 

@@ -10,7 +10,7 @@ import pytest
 
 from eventmate.extensions import db
 from eventmate.models import Booking
-from tests.conftest import PASSWORD, app_for_database, booking_form, post_form
+from tests.conftest import PASSWORD, app_for_database, booking_form, sign_in
 from tests.factories import make_event, make_member
 from tests.pg_server import PostgresServer, postgres_bindir
 
@@ -84,7 +84,7 @@ def test_database_down_gives_a_friendly_503_and_ready_names_it(site, running):
 
 def test_signed_in_member_sees_the_503_page_not_a_500(site, running):
     client = site.test_client()
-    assert post_form(client, "/login/", {"email": "paula@example.com", "password": PASSWORD})
+    sign_in(client, "paula@example.com")
     assert "Log out" in client.get("/").get_data(as_text=True)
 
     running.stop()
