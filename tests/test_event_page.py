@@ -83,9 +83,13 @@ def test_event_page_shows_rating_and_paginates_reviews(client, db_session):
     assert "Review number 10" in second
     assert "Review number 11" in second
     assert f'href="/events/{event.slug}/?reviews=2"' in first
-    for bad in ("-1", "abc", "999"):
+    # A bad page number shows the first page; one past the end shows the last.
+    for bad, shown, hidden in (("-1", "00", "10"), ("abc", "00", "10"), ("999", "11", "00")):
         response = client.get(f"/events/{event.slug}/?reviews={bad}")
         assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert f"Review number {shown}" in page
+        assert f"Review number {hidden}" not in page
 
 
 def test_review_text_is_escaped(client, db_session):
