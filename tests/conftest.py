@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 from flask import g
@@ -105,6 +106,19 @@ def client(app, db_session):
 @pytest.fixture
 def runner(app, db_session):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock(time_machine):
+    """`clock(moment)` pins "now" for the test (time-machine, not ticking). It moves Python's
+    clocks only: the app computes "now" in Python and passes it to its queries, never asking
+    the database for its own."""
+
+    def pin(moment: datetime) -> datetime:
+        time_machine.move_to(moment, tick=False)
+        return moment
+
+    return pin
 
 
 @pytest.fixture
