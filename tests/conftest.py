@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 from flask import g
@@ -108,6 +109,19 @@ def runner(app, db_session):
 
 
 @pytest.fixture
+def clock(time_machine):
+    """`clock(moment)` pins "now" for the test (time-machine, not ticking). It moves Python's
+    clocks only: the app computes "now" in Python and passes it to its queries, never asking
+    the database for its own."""
+
+    def pin(moment: datetime) -> datetime:
+        time_machine.move_to(moment, tick=False)
+        return moment
+
+    return pin
+
+
+@pytest.fixture
 def is_postgres(app) -> bool:
     with app.app_context():
         return db.engine.dialect.name == "postgresql"
@@ -181,14 +195,20 @@ def booking_form(client, email: str, event_url: str, quantity: int) -> dict[str,
     return {**hidden_fields(client, event_url), "quantity": str(quantity)}
 
 
+def sign_in(client, email: str, password: str = PASSWORD):
+    """Log `client` in as `email`, and check it worked: a redirect away from the login form."""
+    response = post_form(client, "/login/", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert not response.headers["Location"].startswith("/login/")
+    return response
+
+
 @pytest.fixture
 def login(client):
     """`login(user)` logs the test client in as `user` (whose password is PASSWORD)."""
 
     def log_in(user, password: str = PASSWORD):
-        response = post_form(client, "/login/", {"email": user.email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
+        return sign_in(client, user.email, password)
 
     return log_in
 

@@ -162,16 +162,17 @@ def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys, tmp_pa
         cancel_fields = holder_browser.hidden_fields(f"/bookings/{booking.reference}/")
 
         def cancel():
-            status, _, _ = holder_browser.post(
+            status, headers, _ = holder_browser.post(
                 f"/bookings/{booking.reference}/cancel/",
                 {"csrf_token": cancel_fields["csrf_token"]},
             )
-            return (status,)
+            return status, headers.get("Location", "")
 
         def book_one(browser, fields):
             return lambda: browser.post(f"/events/{event.slug}/book/", {**fields, "quantity": "1"})
 
         results = run_together([cancel] + [book_one(b, f) for b, f in racer_browsers])
+        _, _, holders_bookings = holder_browser.get("/me/bookings/")
 
     statuses = Counter(result[0] for result in results[1:])
     counts = Counter(
@@ -182,7 +183,10 @@ def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys, tmp_pa
         errors=len(results) - 1 - statuses[303] - statuses[409],
     )
     report(capsys, "cancel of the last 2 seats racing 20 single-seat bookings", counts)
-    assert results[0][0] == 303
+    assert results[0] == (303, "/me/bookings/")  # cancelled (a refusal goes back to the booking)
+    assert f"{booking.reference} is cancelled" in holders_bookings
+    session.expire_all()
+    assert session.get(Booking, booking.id).status == "cancelled"
     assert counts["errors"] == 0
     assert counts["confirmed"] <= 2
     seats, confirmed, capacity = ledger(session, event.id)

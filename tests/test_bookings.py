@@ -230,8 +230,15 @@ def test_cancelling_twice_gives_the_seats_back_once(client, db_session, member):
     db_session.commit()
     page = client.get(f"/bookings/{booking.reference}/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    for _ in range(2):
-        client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+    url = f"/bookings/{booking.reference}/cancel/"
+    first = client.post(url, data={"csrf_token": token})
+    assert first.status_code == 303
+    assert first.headers["Location"] == "/me/bookings/"
+    assert "TWIC-E222 is cancelled" in client.get("/me/bookings/").get_data(as_text=True)
+    second = client.post(url, data={"csrf_token": token})
+    assert second.status_code == 303
+    assert second.headers["Location"] == f"/bookings/{booking.reference}/"
+    assert "already cancelled" in client.get(second.headers["Location"]).get_data(as_text=True)
     assert seats_booked(event) == 3
 
 
@@ -243,7 +250,12 @@ def test_a_started_event_cannot_be_cancelled(client, db_session, member):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     event.starts_at = now() - timedelta(minutes=1)
     db_session.commit()
-    client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+    refused = client.post(f"/bookings/{booking.reference}/cancel/", data={"csrf_token": token})
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == f"/bookings/{booking.reference}/"
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "This event has started, so the booking can no longer be cancelled." in page
+    db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "confirmed"
     assert seats_booked(event) == 2
 

@@ -5,7 +5,7 @@ eventmate/hosts/services.py `event_changed`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +18,10 @@ from eventmate.pagecache.keys import (
     entry_seconds,
     event_version_key,
 )
-from tests.factories import make_event, now
+from tests.conftest import csrf_token
+from tests.factories import make_city, make_event, make_image, now
 from tests.test_hosts import create, edit, event_data, host, lisbon  # noqa: F401 (fixtures)
+from tests.test_images import image_bytes, upload
 
 
 @pytest.fixture
@@ -28,6 +30,14 @@ def fado(client, host, lisbon):  # noqa: F811 (fixtures)
     data = event_data(lisbon)
     assert create(client, data).status_code == 303
     return db.session.scalar(select(Event).where(Event.title == data["title"])), data
+
+
+@pytest.fixture
+def porto(db_session):
+    """A second city, made before the host's form reads (and caches) the city list."""
+    city = make_city(name="Porto", slug="porto", country="Portugal", timezone="Europe/Lisbon")
+    db_session.commit()
+    return city
 
 
 @pytest.fixture
@@ -64,6 +74,61 @@ def test_a_title_edit_refreshes_every_listing_but_no_other_events_page(
     assert edit(client, event, {**data, "title": "Fado at Midnight"}).status_code == 303
     after = tokens(event.slug, other_event.slug)
     assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}
+
+
+def shifted(value: str, days: int) -> str:
+    return (datetime.fromisoformat(value) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+
+
+# Each one changes what a card shows or what a filter finds (_macros.html event_card, the
+# search's category, city, date and sort); the function gets the form data and another city.
+LISTED_EDITS = {
+    "category": lambda data, city: {"category": "food"},
+    "city": lambda data, city: {"city_id": str(city.id)},
+    "start": lambda data, city: {
+        "starts_at": shifted(data["starts_at"], 1),
+        "ends_at": shifted(data["ends_at"], 1),
+    },
+    "capacity": lambda data, city: {"capacity": "60"},
+    "price": lambda data, city: {"price": "30.00"},
+    "currency": lambda data, city: {"currency": "GBP"},
+}
+
+
+@pytest.mark.parametrize("change", LISTED_EDITS.values(), ids=LISTED_EDITS)
+def test_an_edit_to_what_listings_show_or_find_refreshes_every_listing(
+    client, porto, fado, other_event, change
+):
+    event, data = fado
+    before = tokens(event.slug, other_event.slug)
+    assert edit(client, event, {**data, **change(data, porto)}).status_code == 303
+    after = tokens(event.slug, other_event.slug)
+    assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}
+
+
+def test_adding_moving_or_deleting_an_image_refreshes_every_listing(
+    client, db_session, fado, other_event
+):
+    event, _ = fado
+    first = make_image(event, position=0, alt_text="first")
+    second = make_image(event, position=1, alt_text="second")
+    db_session.commit()
+    base = f"/host/events/{event.slug}/images"
+    token = csrf_token(client, f"{base}/")
+    steps = {
+        "add": lambda: upload(client, event, image_bytes()),
+        "move": lambda: client.post(
+            f"{base}/{second.id}/move/", data={"csrf_token": token, "direction": "up"}
+        ),
+        "delete": lambda: client.post(f"{base}/{first.id}/delete/", data={"csrf_token": token}),
+    }
+    for name, step in steps.items():
+        before = tokens(event.slug, other_event.slug)
+        assert step().status_code == 303, name
+        after = tokens(event.slug, other_event.slug)
+        assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}, name
+    db.session.expire_all()
+    assert [image.alt_text for image in event.images][:1] == ["second"]  # the cover changed
 
 
 def test_event_pages_are_kept_longer_than_listings_but_not_past_the_start():

@@ -1,4 +1,6 @@
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -31,14 +33,31 @@ def seats_match_confirmed_bookings() -> bool:
     return mismatched == 0
 
 
-def test_seed_demo_loads_a_pleasant_data_set(runner, db_session):
+SEED_MOMENTS = {
+    "sunday-afternoon": datetime(2026, 12, 6, 15, tzinfo=UTC),
+    "sunday-late-evening": datetime(2026, 12, 6, 23, 30, tzinfo=UTC),
+    "new-years-eve": datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
+    "london-fall-back": datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 01:30 GMT, second pass
+    "new-york-spring-forward": datetime(2026, 3, 8, 7, tzinfo=UTC),  # 03:00 EDT, just jumped
+}
+
+
+@pytest.mark.parametrize("moment", SEED_MOMENTS.values(), ids=SEED_MOMENTS)
+def test_seed_demo_loads_a_pleasant_data_set(runner, db_session, clock, moment):
+    clock(moment)
     result = runner.invoke(args=["seed", "demo"])
     assert result.exit_code == 0, result.output
     assert "Loaded demo data" in result.output
     assert count(City) == 12
     assert count(Event) == 60
-    assert count(Review) > 0
     assert seats_match_confirmed_bookings()
+    events = db.session.scalars(select(Event)).all()
+    assert sum(event.starts_at > moment for event in events) == 48  # upcoming
+    assert sum(event.ends_at < moment for event in events) == 12  # over, so reviewable
+    reviews = db.session.scalars(select(Review)).all()
+    assert reviews
+    assert all(review.event.ends_at < review.created_at <= moment for review in reviews)
+    assert all(event.created_at < min(moment, event.starts_at) for event in events)
 
 
 def test_seed_demo_if_empty_leaves_existing_data_alone(runner, db_session):

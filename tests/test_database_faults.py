@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from eventmate.extensions import db
 from eventmate.models import Booking
-from tests.conftest import PASSWORD, app_for_database, booking_form, post_form
+from tests.conftest import PASSWORD, app_for_database, booking_form, sign_in
 from tests.factories import make_event, make_member
 from tests.pg_server import PostgresServer, postgres_bindir
 
@@ -84,7 +85,7 @@ def test_database_down_gives_a_friendly_503_and_ready_names_it(site, running):
 
 def test_signed_in_member_sees_the_503_page_not_a_500(site, running):
     client = site.test_client()
-    assert post_form(client, "/login/", {"email": "paula@example.com", "password": PASSWORD})
+    sign_in(client, "paula@example.com")
     assert "Log out" in client.get("/").get_data(as_text=True)
 
     running.stop()
@@ -122,6 +123,48 @@ def test_restart_while_the_app_runs_then_every_request_succeeds(site, running):
     statuses = [client.get(path).status_code for _ in range(5) for path in pages(site)]
     assert statuses == [200] * len(statuses)
     assert client.get("/health/ready/").status_code == 200
+
+
+def test_a_request_kept_waiting_for_a_pooled_connection_gets_the_503(
+    site, running, tmp_path, monkeypatch
+):
+    """DB_POOL_TIMEOUT: with every pooled connection in use a request waits that long, then
+    gets the friendly 503 (not a 500), and the next one is served once a connection is free."""
+    from config import Config, TestConfig
+    from eventmate import create_app
+
+    class OneConnection(TestConfig):
+        @classmethod
+        def settings_from_env(cls, environ, instance_path):
+            settings = super().settings_from_env(environ, instance_path)
+            # The pool that DB_POOL_SIZE=1 and DB_POOL_TIMEOUT=1 give a deployment. (Whole
+            # seconds: Flask-SQLAlchemy's engine_from_config makes pool_timeout an int.)
+            deployment = Config.settings_from_env(
+                {"DATABASE_URL": running.url, "SECRET_KEY": "x" * 40,
+                 "DB_POOL_SIZE": "1", "DB_POOL_TIMEOUT": "1"},
+                instance_path,
+            )  # fmt: skip
+            settings["SQLALCHEMY_ENGINE_OPTIONS"] = deployment["SQLALCHEMY_ENGINE_OPTIONS"]
+            return settings
+
+    monkeypatch.setenv("TEST_DATABASE_URL", running.url)
+    app = create_app(OneConnection, instance_path=str(tmp_path))
+    client = app.test_client()
+    path = f"/events/{site.config['FAULT_EVENT_SLUG']}/"
+    with app.app_context():
+        try:
+            held = db.engine.connect()  # the pool's only connection, busy elsewhere
+            started = time.monotonic()
+            response = client.get(path)
+            waited = time.monotonic() - started
+            held.close()
+            assert response.status_code == 503
+            assert "reach its database" in response.get_data(as_text=True)
+            assert response.headers["Retry-After"] == "30"
+            assert 1 <= waited < 20  # it queued for DB_POOL_TIMEOUT, not SQLAlchemy's 30 s
+            assert client.get(path).status_code == 200
+        finally:
+            db.engine.dispose()
 
 
 def _bookings_of_member(app) -> int:

@@ -86,10 +86,16 @@ def test_event_page_shows_rating_and_paginates_reviews(client, db_session):
     assert f'href="/events/{event.slug}/?reviews=2"' in first
     # Anything else is one of those two pages: a redirect there, never a page of its own.
     last = f"/events/{event.slug}/?reviews=2"
-    for bad, canonical in (("-1", first_url), ("abc", first_url), ("1", first_url), ("999", last)):
+    for bad, canonical, shown, hidden in (("-1", first_url, "00", "10"),
+                                          ("abc", first_url, "00", "10"),
+                                          ("1", first_url, "00", "10"),
+                                          ("999", last, "11", "00")):  # fmt: skip
         response = client.get(f"/events/{event.slug}/?reviews={bad}")
         assert response.status_code == 301
         assert response.headers["Location"] == canonical
+        page = client.get(canonical).get_data(as_text=True)
+        assert f"Review number {shown}" in page
+        assert f"Review number {hidden}" not in page
 
 
 def test_review_text_is_escaped(client, db_session):

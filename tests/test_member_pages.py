@@ -12,7 +12,7 @@ from sqlalchemy import select
 from eventmate.extensions import db
 from eventmate.hosts.services import set_active
 from eventmate.models import Booking, Review
-from tests.conftest import PASSWORD, hidden_fields, post_form
+from tests.conftest import hidden_fields, post_form, sign_in
 from tests.factories import make_booking, make_event, make_member, now
 
 TOKEN_VALUE = re.compile(r'(name="(?:csrf|request)_token"(?: type="hidden")? value=")[^"]+')
@@ -52,7 +52,7 @@ def test_another_member_gets_their_own_name_and_a_working_token(app, client, pag
     client.get("/events/")  # Mina's visit stores the shared part
     make_member(display_name="Bea Booker", email="bea@example.com")
     other = app.test_client()
-    assert post_form(other, "/login/", {"email": "bea@example.com", "password": PASSWORD})
+    sign_in(other, "bea@example.com")
     page = other.get("/events/").get_data(as_text=True)
     assert "Bea Booker" in page
     assert "Mina Member" not in page
@@ -71,7 +71,7 @@ def test_flash_messages_show_on_an_assembled_page(app, client, page_cache, mina,
     make_member(display_name="Flo", email="flo@example.com")
     db_session.commit()
     flo = app.test_client()
-    post_form(flo, "/login/", {"email": "flo@example.com", "password": PASSWORD})
+    sign_in(flo, "flo@example.com")
     welcome = flo.get("/").get_data(as_text=True)  # assembled from the stored skeleton
     assert "Welcome back, Flo." in welcome
     assert "Welcome back" not in flo.get("/").get_data(as_text=True)  # shown once
@@ -122,7 +122,7 @@ def test_only_the_attendee_gets_a_review_form_on_an_assembled_page(
     db_session.commit()
     url = f"/events/{past.slug}/"
     bea = app.test_client()
-    assert post_form(bea, "/login/", {"email": "bea@example.com", "password": PASSWORD})
+    sign_in(bea, "bea@example.com")
     assert "How was it?" not in bea.get(url).get_data(as_text=True)  # Bea stores the shared part
     assert "How was it?" in client.get(url).get_data(as_text=True)  # Mina's page is assembled
     review = {**hidden_fields(client, url), "rating": "5", "body": "Superb"}

@@ -36,7 +36,9 @@ def test_a_signed_in_request_loads_the_member_without_a_query(client, mina, coun
     assert page.status_code == 200
     assert "Mina Member" in page.get_data(as_text=True)
     assert user_queries(counter) == []
-    assert "password_hash" not in cache.get(user_key(mina.id))  # the hash stays in the database
+    snapshot = cache.get(user_key(mina.id))
+    assert snapshot["columns"]["display_name"] == "Mina Member"
+    assert "password_hash" not in snapshot["columns"]  # the hash stays in the database
 
 
 def test_a_new_name_shows_at_the_next_request(client, mina, db_session):

@@ -30,8 +30,16 @@ def test_compiled_templates_are_not_compiled_again_by_pages(app, client, db_sess
     assert "events/search.html" in compiling
     compiling.clear()
 
-    for path in ("/", "/events/", f"/events/{event.slug}/", "/login/", "/no-such-page/"):
-        client.get(path)
+    pages = {
+        "/": (200, "EventMate"),
+        "/events/": (200, event.title),
+        f"/events/{event.slug}/": (200, event.description),
+        "/login/": (200, 'name="password"'),
+        "/no-such-page/": (404, "EventMate"),
+    }
+    for path, (status, text) in pages.items():
+        response = client.get(path)
+        assert (response.status_code, text in response.get_data(as_text=True)) == (status, True)
     assert compiling == []
 
 

@@ -17,7 +17,7 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm(next=request.args.get("next", ""))
-    if form.is_submitted() and not session_store_available():
+    if not session_store_available():  # as at login: say so before the form is filled in
         return _sign_in_unavailable("auth/register.html", form)
     if form.validate_on_submit():
         try:

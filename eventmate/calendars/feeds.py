@@ -1,13 +1,16 @@
 """Build .ics documents with the icalendar library.
 
 Times are written in the event city's zone (TZID) with the matching VTIMEZONE, so calendars
-show the local wall-clock time wherever the reader is.
+show the local wall-clock time wherever the reader is. The one exception is a time in the
+second pass of a repeated hour (clocks going back): RFC 5545 reads an ambiguous local time as
+its first occurrence, so such a time is written in UTC instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from icalendar import Calendar
@@ -54,8 +57,8 @@ def _vevent(event: Event, uid: str) -> CalendarEvent:
     vevent = CalendarEvent()
     vevent.add("uid", uid)
     vevent.add("dtstamp", datetime.now(UTC))
-    vevent.add("dtstart", event.starts_at.astimezone(zone))
-    vevent.add("dtend", event.ends_at.astimezone(zone))
+    vevent.add("dtstart", _calendar_time(event.starts_at, zone))
+    vevent.add("dtend", _calendar_time(event.ends_at, zone))
     vevent.add("summary", event.title)
     vevent.add("description", f"{event.description}\n\n{url}")
     vevent.add("location", ", ".join(filter(None, [
@@ -65,6 +68,14 @@ def _vevent(event: Event, uid: str) -> CalendarEvent:
     vevent.add("status", "CONFIRMED")
     vevent.add("last-modified", event.updated_at)
     return vevent
+
+
+def _calendar_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The local time, unless a reader would take it for the repeated hour's first pass."""
+    local = moment.astimezone(zone)
+    if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def _finish(calendar: Calendar) -> bytes:
