@@ -11,6 +11,7 @@ paid for a new backend.
 
 import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 
@@ -24,6 +25,8 @@ if worker_class == "gevent":
     from gevent import monkey
 
     monkey.patch_all()
+
+from gunicorn import glogging  # noqa: E402  (after the patching above)
 
 
 def _prepare_metrics_dir() -> None:
@@ -70,6 +73,21 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 # %(M)s: request time in milliseconds; %({x-request-id}o)s: the id the app logs with.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
+# A calendar feed's `?key=` opens a member's bookings to whoever holds it: never in a log.
+SECRET_PARAMETER = re.compile(r"(?<=[?&]key=)[^&\s]*")
+
+
+class AccessLogWithoutSecrets(glogging.Logger):
+    """gunicorn's logger, with secret query parameters blanked in the access log's request."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["r"] = SECRET_PARAMETER.sub("[redacted]", atoms["r"])
+        atoms["q"] = SECRET_PARAMETER.sub("[redacted]", "?" + (atoms["q"] or ""))[1:]
+        return atoms
+
+
+logger_class = AccessLogWithoutSecrets
 # Headers the proxy in front may set; ProxyFix (PROXY_FIX_HOPS) decides what the app trusts.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # gunicorn's control socket (gunicornc) defaults to one path per user, which every master on

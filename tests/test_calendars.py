@@ -76,3 +76,47 @@ def test_bookings_feed_works_with_its_private_key_and_not_a_forged_one(
     assert "Keyed Gig" in str(calendar.walk("VEVENT")[0]["summary"])
     assert anonymous.get("/me/bookings.ics?key=forged").status_code == 404
     assert anonymous.get("/me/bookings.ics").status_code == 302
+
+
+def test_a_member_can_reset_their_calendar_link(app, client, db_session, login):
+    """A leaked link is revocable: after "Reset my calendar link" the old one is a 404 and the
+    new one works; a link made before links could be reset works until the first reset."""
+    from itsdangerous import URLSafeSerializer
+
+    from eventmate.calendars.feeds import FEED_SALT
+    from tests.conftest import post_form
+    from tests.factories import make_member
+
+    member = make_member()
+    make_booking(make_event(title="Revocable Gig"), user=member)
+    db_session.commit()
+    login(member)
+
+    def current_link() -> str:
+        page = client.get("/me/bookings/").get_data(as_text=True)
+        assert "Reset my calendar link" in page
+        found = re.search(r'href="http://localhost(/me/bookings\.ics\?key=[^"]+)"', page)
+        return found.group(1)
+
+    old = current_link()
+    legacy = "/me/bookings.ics?key=" + URLSafeSerializer(
+        app.config["SECRET_KEY"], salt=FEED_SALT
+    ).dumps(member.id)
+    anonymous = app.test_client()
+    assert anonymous.get(old).status_code == 200
+    assert anonymous.get(legacy).status_code == 200
+
+    response = post_form(client, "/me/bookings/", {}, action="/me/calendar-link/reset/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/me/bookings/")
+    page = client.get("/me/bookings/").get_data(as_text=True)
+    assert "The old link no longer works" in page
+    new = current_link()
+    assert new != old
+    for revoked in (old, legacy):
+        assert anonymous.get(revoked).status_code == 404
+    calendar = parse(anonymous.get(new))
+    assert "Revocable Gig" in str(calendar.walk("VEVENT")[0]["summary"])
+    # Without the form's token, nothing is reset.
+    assert client.post("/me/calendar-link/reset/").status_code == 400
+    assert anonymous.get(new).status_code == 200

@@ -330,3 +330,26 @@ def test_with_gunicorn_stopped_cached_pages_stay_and_others_get_the_sites_502(
             assert status == 502
             assert "EventMate is briefly unavailable" in page
             assert_edge_headers(headers)
+
+
+def test_a_calendar_feed_key_never_reaches_the_access_logs(app, compiled_static, tmp_path):
+    """The key opens a member's bookings to whoever holds it: blanked in nginx's and
+    gunicorn's access logs alike."""
+    edge_log, app_log = tmp_path / "edge-access.log", tmp_path / "app-access.log"
+    with fresh_database(app) as url:
+        with app_for_database(url, tempfile.mkdtemp()) as data_app, data_app.app_context():
+            upgrade()
+        app_env = {"GUNICORN_ACCESS_LOG": str(app_log)}
+        with serve(url, compiled_static, app_env, EDGE_ACCESS_LOG=str(edge_log)) as edge:
+            visitor = Browser(edge.https, cafile=edge.cert)
+            status, _, _ = visitor.get("/me/bookings.ics?x=1&key=S3cretFeedKey.abc&y=2")
+            assert status == 404  # not a valid key: it still must not be logged
+            for log in (edge_log, app_log):
+                found = ""
+                for _ in range(100):  # nginx writes its buffer out every second
+                    found = log.read_text() if log.exists() else ""
+                    if "bookings.ics" in found:
+                        break
+                    time.sleep(0.1)
+                assert "/me/bookings.ics?x=1&key=[redacted]&y=2" in found, log.name
+                assert "S3cretFeedKey" not in found, log.name

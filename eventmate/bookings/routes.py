@@ -86,7 +86,7 @@ def mine():
 
     feed_url = url_for(
         "calendars.bookings_ics",
-        key=feed_key(current_user.id, current_app.config["SECRET_KEY"]),
+        key=feed_key(current_user, current_app.config["SECRET_KEY"]),
         _external=True,
     )
     return render_template(

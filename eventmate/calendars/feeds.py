@@ -8,7 +8,7 @@ its first occurrence, so such a time is written in UTC instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from eventmate.models import BOOKING_CANCELLED, Booking, Event
+from eventmate.models import BOOKING_CANCELLED, Booking, Event, User
 
 PRODUCT_ID = "-//EventMate//eventmate//EN"
 FEED_SALT = "bookings-calendar-feed"
@@ -83,14 +83,26 @@ def _finish(calendar: Calendar) -> bytes:
     return calendar.to_ical()
 
 
-def feed_key(user_id: int, secret_key: str) -> str:
-    """A signed, unguessable key that lets a calendar app fetch one member's feed."""
-    return URLSafeSerializer(secret_key, salt=FEED_SALT).dumps(user_id)
+def feed_key(user: User, secret_key: str) -> str:
+    """A signed, unguessable key that lets a calendar app fetch one member's feed. It names the
+    member's calendar generation, so resetting it revokes every key given out before."""
+    return URLSafeSerializer(secret_key, salt=FEED_SALT).dumps(
+        [user.id, user.calendar_generation]
+    )
 
 
-def user_id_from_feed_key(key: str, secret_key: str) -> int | None:
+def feed_owner_id(key: str, secret_key: str, generation_of: Callable[[int], int | None]):
+    """The member a feed key belongs to, if it is still their current one; else None.
+    `generation_of(user_id)`: the member's current generation (None: no such active member)."""
     try:
         value = URLSafeSerializer(secret_key, salt=FEED_SALT).loads(key)
     except BadSignature:
         return None
-    return value if isinstance(value, int) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value, 0]  # a key made before links could be reset: generation 0
+    if not (isinstance(value, list) and len(value) == 2):
+        return None
+    user_id, generation = value
+    if not all(isinstance(part, int) and not isinstance(part, bool) for part in value):
+        return None
+    return user_id if generation_of(user_id) == generation else None

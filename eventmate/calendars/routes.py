@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from flask import Response, abort, current_app, request
-from flask_login import current_user
+from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
 
 from eventmate.bookings.queries import all_bookings_for_user
 from eventmate.calendars import bp
-from eventmate.calendars.feeds import bookings_calendar, event_calendar, user_id_from_feed_key
+from eventmate.calendars.feeds import bookings_calendar, event_calendar, feed_owner_id
+from eventmate.calendars.services import reset_calendar_link
 from eventmate.events import queries as event_queries
 from eventmate.extensions import db
 from eventmate.models import User
@@ -38,10 +39,25 @@ def bookings_ics():
 def _feed_owner() -> User | None:
     key = request.args.get("key")
     if key:
-        user_id = user_id_from_feed_key(key, current_app.config["SECRET_KEY"])
-        user = db.session.get(User, user_id) if user_id else None
-        return user if user is not None and user.is_active else None
+        user_id = feed_owner_id(key, current_app.config["SECRET_KEY"], _active_generation)
+        return db.session.get(User, user_id) if user_id is not None else None
     return current_user if current_user.is_authenticated else None
+
+
+def _active_generation(user_id: int) -> int | None:
+    user = db.session.get(User, user_id)
+    return user.calendar_generation if user is not None and user.is_active else None
+
+
+@bp.post("/me/calendar-link/reset/")
+@login_required
+def reset_link():
+    """A new calendar-feed link for the member; every one given out before stops working.
+    (CSRFProtect checks the form's token, as on every POST.)"""
+    reset_calendar_link(current_user.id)
+    flash("Your calendar link was reset: subscribe again with the new one below. "
+          "The old link no longer works.", "success")  # fmt: skip
+    return redirect(url_for("bookings.mine"))
 
 
 def _ics(body: bytes, filename: str) -> Response:
