@@ -44,7 +44,15 @@ def next_database(redis_url: str) -> str:
     number = parts.path.strip("/") or "0"
     if not number.isdigit():
         raise ConfigError(f"REDIS_URL: {number!r} is not a database number")
-    return urlunsplit(parts._replace(path=f"/{(int(number) + 1) % 16}"))
+    path = f"/{(int(number) + 1) % 16}"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+def whole_seconds(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, str(default)).strip()
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of seconds, at least 1 (not {value!r})")
+    return int(value)
 
 
 def write_private_file(path: Path, text: str = "") -> None:
@@ -183,8 +191,10 @@ class Config:
                 # Overflow connections are closed on return: under load each costs a new backend.
                 "max_overflow": int(environ.get("DB_MAX_OVERFLOW", "0")),
                 "pool_recycle": int(environ.get("DB_POOL_RECYCLE", "1800")),
-                # Greenlets queue for a pooled connection this long before a 503.
-                "pool_timeout": float(environ.get("DB_POOL_TIMEOUT", "10")),
+                # Greenlets queue for a pooled connection this long before a 503. Whole
+                # seconds: Flask-SQLAlchemy builds the engine with engine_from_config, which
+                # makes it an int (0.5 would mean no wait at all).
+                "pool_timeout": whole_seconds(environ, "DB_POOL_TIMEOUT", 10),
                 # An unreachable database fails a request in seconds, not minutes.
                 "connect_args": {"connect_timeout": int(environ.get("DB_CONNECT_TIMEOUT", "2"))},
             }

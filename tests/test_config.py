@@ -144,3 +144,15 @@ def test_the_secret_and_the_database_file_are_private_from_the_start(tmp_path, m
     for name in ("secret_key", "eventmate.db"):
         assert stat.S_IMODE((tmp_path / "instance" / name).stat().st_mode) == 0o600, name
     assert not [path for path, _ in opened if path.endswith(("secret_key", "eventmate.db"))]
+
+
+@pytest.mark.parametrize("value", ["0.5", "0", "-1", "ten", ""])
+def test_the_pool_timeout_is_whole_seconds(tmp_path, value):
+    """SQLAlchemy's engine_from_config (used by Flask-SQLAlchemy) makes it an int: 0.5 would
+    silently mean no wait at all, so it is refused."""
+    environ = {"DATABASE_URL": "postgresql://u@db/app", "DB_POOL_TIMEOUT": value}
+    with pytest.raises(ConfigError, match="DB_POOL_TIMEOUT"):
+        Config.settings_from_env(environ, str(tmp_path))
+    environ["DB_POOL_TIMEOUT"] = "3"
+    options = Config.settings_from_env(environ, str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["pool_timeout"] == 3
