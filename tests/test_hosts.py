@@ -388,6 +388,41 @@ def test_edit_form_shows_local_times(client, db_session, host, lisbon):
     assert 'value="2031-07-01T19:00"' in page
 
 
+def test_editing_an_event_in_the_repeated_hour_keeps_its_time(client, db_session, host, lisbon):
+    """Lisbon's clocks go back at 02:00 on 2031-10-26: 01:30 happens twice. An event at the
+    second 01:30 (01:30 UTC) must stay there when its page is saved unchanged."""
+    second_pass = datetime(2031, 10, 26, 1, 30, tzinfo=UTC)  # 01:30 WET, after the change
+    event = make_event(host=host, city=lisbon, starts_at=second_pass,
+                       ends_at=second_pass + timedelta(hours=2))  # fmt: skip
+    db_session.commit()
+    page = client.get(f"/host/events/{event.slug}/edit/").get_data(as_text=True)
+    assert 'value="2031-10-26T01:30"' in page
+    data = event_data(lisbon, title="Late Fado", starts_at="2031-10-26T01:30",
+                      ends_at="2031-10-26T03:30")  # fmt: skip
+    response = edit(client, event, data)
+    assert response.status_code == 303
+    db_session.expire_all()
+    saved = db.session.get(Event, event.id)
+    assert saved.title == "Late Fado"
+    assert saved.starts_at == second_pass  # not an hour earlier, the first 01:30
+    # Moving it to another time in that hour can't say which pass is meant: refused.
+    response = edit(client, event, {**data, "starts_at": "2031-10-26T01:45"})
+    assert response.status_code == 400
+    assert "happens twice that night" in html.unescape(response.get_data(as_text=True))
+    db_session.expire_all()
+    assert db.session.get(Event, event.id).starts_at == second_pass
+
+
+def test_a_new_event_in_the_repeated_hour_is_refused(client, db_session, host, lisbon):
+    data = event_data(lisbon, starts_at="2031-10-26T01:30", ends_at="2031-10-26T04:00")
+    response = create(client, data)
+    assert response.status_code == 400
+    assert "happens twice that night in Europe/Lisbon" in html.unescape(
+        response.get_data(as_text=True)
+    )
+    assert db.session.scalar(select(Event)) is None
+
+
 def test_deactivate_and_reactivate(client, db_session, host):
     event = make_event(host=host)
     db_session.commit()

@@ -65,11 +65,16 @@ class EventForm(Form):
     )
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
 
-    def __init__(self, cities: list[City], *args, is_new: bool = True, **kwargs) -> None:
+    def __init__(
+        self, cities: list[City], *args, is_new: bool = True, stored=None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.cities = {city.id: city for city in cities}
         self.city_id.choices = [SelectChoice(city.id, city.name) for city in cities]
         self.is_new = is_new
+        # The event being edited, if any: its times as stored (UTC), to keep them exactly
+        # when the form sends back the same wall-clock time.
+        self.stored = stored
 
     @property
     def zone(self) -> ZoneInfo:
@@ -77,13 +82,38 @@ class EventForm(Form):
         return city.zone if city else ZoneInfo("UTC")
 
     def utc(self, field) -> datetime:
-        """A local wall-clock time from the form as an aware UTC datetime."""
+        """A local wall-clock time from the form as an aware UTC datetime. An unchanged time of
+        the event being edited is its stored instant: in a repeated hour (clocks going back)
+        the wall-clock time alone can't say which of the two it is."""
+        stored = self._stored_time(field)
+        if stored is not None and local_value(stored, self.zone) == field.data:
+            return stored
         return field.data.replace(tzinfo=self.zone).astimezone(UTC)
+
+    def _stored_time(self, field) -> datetime | None:
+        if self.stored is None or field.name not in ("starts_at", "ends_at"):
+            return None
+        return getattr(self.stored, field.name)
+
+    def _check_unambiguous(self, field) -> None:
+        """Refuse a new wall-clock time that happens twice (the hour repeated when the clocks
+        go back): it would silently be the first of the two."""
+        stored = self._stored_time(field)
+        if stored is not None and local_value(stored, self.zone) == field.data:
+            return
+        first = field.data.replace(tzinfo=self.zone, fold=0)
+        second = field.data.replace(tzinfo=self.zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            raise ValidationError(
+                f"{field.data:%H:%M} happens twice that night in {self.zone.key} (the clocks "
+                "go back): choose a time outside that hour."
+            )
 
     def validate_starts_at(self, field) -> None:
         if field.data is None:
             return
         _check_exists(field.data, self.zone)
+        self._check_unambiguous(field)
         if self.is_new and self.utc(field) <= datetime.now(UTC):
             raise ValidationError("The start must be in the future.")
 
@@ -91,6 +121,7 @@ class EventForm(Form):
         if field.data is None or self.starts_at.data is None:
             return
         _check_exists(field.data, self.zone)
+        self._check_unambiguous(field)
         if self.utc(field) <= self.utc(self.starts_at):
             raise ValidationError("The end must be after the start.")
 

@@ -59,7 +59,7 @@ def new_event():
 @host_required
 def edit_event(slug: str):
     event = managed_event(slug)
-    form = EventForm(all_cities(), obj=event, is_new=False)
+    form = EventForm(all_cities(), obj=event, is_new=False, stored=event)
     if request.method == "GET":
         zone = event.city.zone
         form.starts_at.data = local_value(event.starts_at, zone)
