@@ -91,7 +91,7 @@ def test_event_page_shows_rating_and_paginates_reviews(client, db_session):
                                           ("1", first_url, "00", "10"),
                                           ("999", last, "11", "00")):  # fmt: skip
         response = client.get(f"/events/{event.slug}/?reviews={bad}")
-        assert response.status_code == 301
+        assert response.status_code == 302
         assert response.headers["Location"] == canonical
         page = client.get(canonical).get_data(as_text=True)
         assert f"Review number {shown}" in page

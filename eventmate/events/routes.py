@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from flask import abort, current_app, g, render_template, request, url_for
+from flask import abort, current_app, g, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -14,7 +14,7 @@ from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
-from eventmate.pagecache.canonical import canonical_redirect
+from eventmate.pagecache.canonical import canonical_redirect, canonical_url, not_canonical
 from eventmate.pagecache.keys import CHANGES_AT
 from eventmate.pagecache.members import (
     capturing_shared_page,
@@ -99,9 +99,7 @@ def detail(slug: str):
         reviews=reviews,
         review_page=review_page,
         review_pages=review_pages,
-        review_page_url=lambda number: url_for(
-            "events.detail", slug=slug, reviews=number if number > 1 else None
-        ),
+        review_page_url=lambda n: canonical_url({"reviews": str(n)} if n > 1 else {}),
         now=datetime.now(UTC),
         event=event,
         **personal,
@@ -156,11 +154,14 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
         return elsewhere
 
     def search_url(**overrides) -> str:
-        return url_for(request.endpoint, **(request.view_args or {}), **params(**overrides))
+        return canonical_url(params(**overrides))
 
+    asked_for = filters.page
     results = queries.search_events(
         filters, now, config["EVENTS_PER_PAGE"], config["AGGREGATE_CACHE_SECONDS"]
     )
+    if results.page != asked_for:  # past the last page: the last is shown, never stored
+        not_canonical()
 
     return render_template(
         "events/search.html",

@@ -9,6 +9,7 @@ from flask import Response, abort, current_app, render_template, url_for
 from eventmate.events import queries
 from eventmate.main import bp
 from eventmate.models import CATEGORIES
+from eventmate.pagecache.canonical import canonical_redirect
 from eventmate.pagecache.members import shared_for_members
 
 SITEMAP_EVENTS_PER_FILE = 10_000
@@ -17,6 +18,9 @@ SITEMAP_EVENTS_PER_FILE = 10_000
 @bp.get("/")
 @shared_for_members()
 def home():
+    elsewhere = canonical_redirect({})  # `/?utm_source=…` is the home page: one cached copy
+    if elsewhere is not None:
+        return elsewhere
     config = current_app.config
     now = datetime.now(UTC)
     cache_seconds = config["AGGREGATE_CACHE_SECONDS"]
