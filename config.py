@@ -100,8 +100,10 @@ class Config:
     CACHE_DEFAULT_TIMEOUT = 300
     # One budget per client IP (an IPv6 /64) shared by every page, 404s and 405s included.
     RATELIMIT_APPLICATION = "100 per minute"
-    LOGIN_LIMIT_PER_IP = "10 per minute"
-    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # per account and client
+    # Sign-in attempts (eventmate/security/limits.py): per client, and per account and client
+    # (a successful sign-in starts that one again).
+    LOGIN_LIMIT_PER_IP = "20 per minute"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     # Past this many failures on one account from all clients, each attempt waits (never 429).
     LOGIN_ACCOUNT_CEILING = "20 per 15 minutes"
     LOGIN_SLOWDOWN_SECONDS = 2.0

@@ -80,6 +80,8 @@ def test_every_setting_read_from_the_environment_is_documented():
         (r"One budget of (\d+) requests/minute", int(Config.RATELIMIT_APPLICATION.split()[0])),
         (r"past (\d+) failures per 15 minutes", int(Config.LOGIN_ACCOUNT_CEILING.split()[0])),
         (r"waits (\d+) s before the password", Config.LOGIN_SLOWDOWN_SECONDS),
+        (r"- (\d+) attempts a minute per client", int(Config.LOGIN_LIMIT_PER_IP.split()[0])),
+        (r"- (\d+) attempts per 15 minutes", int(Config.LOGIN_LIMIT_PER_ACCOUNT.split()[0])),
     ],
 )
 def test_numbers_in_the_readme_are_the_configs(claim, value):

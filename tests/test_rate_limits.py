@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask_migrate import upgrade
@@ -46,12 +47,12 @@ def login(browser: Browser, token: str, email: str, ip: str, password="wrong pas
     return browser.post("/login/", form, from_ip(ip))
 
 
-def test_failed_logins_are_limited_per_ip(behind_one_proxy):
+def test_sign_in_attempts_are_limited_per_ip(behind_one_proxy):
     browser = Browser(behind_one_proxy)
     token = browser.hidden_fields("/login/")["csrf_token"]
     ip = "203.0.113.7"
-    statuses = [login(browser, token, f"u{n}@example.com", ip)[0] for n in range(10)]
-    assert statuses == [400] * 10
+    statuses = [login(browser, token, f"u{n}@example.com", ip)[0] for n in range(20)]
+    assert statuses == [400] * 20
     status, headers, page = login(browser, token, "u99@example.com", ip)
     assert status == 429
     assert int(headers["Retry-After"]) > 0
@@ -77,6 +78,28 @@ def test_a_guesser_is_stopped_but_cannot_lock_the_owner_out(behind_one_proxy):
     assert "Log out" in owner.get("/")[2]
 
 
+def test_attempts_sent_all_at_once_get_no_more_than_the_budget(behind_one_proxy):
+    """Each attempt is counted before its password is checked: 20 wrong passwords for one
+    account sent at the same moment from one client get 5 answers and 15 refusals."""
+    browser = Browser(behind_one_proxy)
+    token = browser.hidden_fields("/login/")["csrf_token"]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: login(browser, token, "burst@example.com",
+                                                 "192.0.2.200")[0], range(20)))  # fmt: skip
+    assert sorted(statuses) == [400] * 5 + [429] * 15
+
+
+def test_the_owner_signing_in_starts_their_count_again(behind_one_proxy):
+    owner = Browser(behind_one_proxy)
+    token = owner.hidden_fields("/login/")["csrf_token"]
+    ip = "198.51.100.44"
+    assert [login(owner, token, OWNER, ip)[0] for _ in range(4)] == [400] * 4  # typos
+    assert login(owner, token, OWNER, ip, password=PASSWORD)[0] == 302
+    owner.cookies.clear()
+    token = owner.hidden_fields("/login/")["csrf_token"]
+    assert [login(owner, token, OWNER, ip)[0] for _ in range(4)] == [400] * 4  # not 429
+
+
 def test_many_clients_guessing_one_account_are_slowed_not_refused(behind_one_proxy):
     browser = Browser(behind_one_proxy)
     token = browser.hidden_fields("/login/")["csrf_token"]
@@ -100,7 +123,7 @@ def test_a_forged_forwarded_header_without_a_proxy_does_not_dodge_the_limit(tmp_
     with gunicorn_server(str(tmp_path), LIMITED, workers=1) as base:
         browser = Browser(base)
         token = browser.hidden_fields("/login/")["csrf_token"]
-        for n in range(10):
+        for n in range(20):
             status, _, _ = login(browser, token, f"f{n}@example.com", f"10.9.9.{n}")
             assert status == 400
         assert login(browser, token, "f11@example.com", "10.9.9.200")[0] == 429

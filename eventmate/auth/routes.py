@@ -7,6 +7,7 @@ from eventmate.auth import bp
 from eventmate.auth.forms import LoginForm, LogoutForm, RegisterForm
 from eventmate.auth.services import AccountError, authenticate, create_user
 from eventmate.auth.sessions import end_session, safe_next_url, start_session
+from eventmate.errors import render_error
 from eventmate.resilience import session_store_available
 from eventmate.security import limits
 
@@ -33,8 +34,6 @@ def register():
 
 
 @bp.route("/login/", methods=["GET", "POST"])
-@limits.login_per_ip
-@limits.login_per_account
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
@@ -42,9 +41,14 @@ def login():
     if not session_store_available():
         return _sign_in_unavailable("auth/login.html", form)
     if form.validate_on_submit():
+        wait = limits.admit_login_attempt(form.email.data)
+        if wait is not None:
+            body, status = render_error(429)
+            return body, status, {"Retry-After": str(wait)}
         limits.slow_down_if_targeted(form.email.data)
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
+            limits.login_succeeded(form.email.data)
             start_session(user)
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(safe_next_url(form.next.data) or url_for("main.home"))

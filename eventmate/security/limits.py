@@ -1,14 +1,17 @@
 """Rate limits beyond the site-wide budget per client (RATELIMIT_APPLICATION).
 
-Failed logins. A guesser is slowed down without handing strangers a way to lock an owner out:
-- per client (an IP, an IPv6 /64; eventmate/security/clients.py): LOGIN_LIMIT_PER_IP failures,
+Sign-in attempts slow a guesser down without handing strangers a way to lock an owner out:
+- per client (an IP, an IPv6 /64; eventmate/security/clients.py): LOGIN_LIMIT_PER_IP attempts,
   whatever the accounts;
-- per account *and* client: LOGIN_LIMIT_PER_ACCOUNT failures, then that client gets 429 for
-  that account. Another client, the owner's, is unaffected;
+- per account *and* client: LOGIN_LIMIT_PER_ACCOUNT attempts, then that client gets 429 for
+  that account; a successful sign-in starts its count again. Another client, the owner's, is
+  unaffected;
 - per account, from all clients together: past LOGIN_ACCOUNT_CEILING failures every attempt on
   the account waits LOGIN_SLOWDOWN_SECONDS before the password is checked. It is delayed, never
   refused: a correct password from a client that hasn't been failing still signs in.
-Only a refused login (400) counts. Registration and booking are limited per client.
+Each attempt is counted *before* its password is checked, in one atomic step per budget, so
+attempts sent all at once can't each find the budget still open. Registration and booking are
+limited per client by Flask-Limiter's decorators.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from __future__ import annotations
 import time
 from contextlib import suppress
 
-from flask import current_app, request
-from flask.wrappers import Response
+from flask import current_app
 from limits import parse
 from redis.exceptions import RedisError
 
@@ -32,40 +34,56 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
-def _failed(response: Response) -> bool:
-    """Only a refused login counts against the login limits."""
-    return response.status_code == 400
-
-
 def _account(email: str) -> str:
     return normalise_email(email)[:254]
 
 
-def _account_and_client_key() -> str:
-    return f"account:{_account(request.form.get('email', ''))}|client:{client_key()}"
+def _budgets(email: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(setting, identifiers) of each budget a sign-in attempt spends."""
+    client = client_key()
+    return [
+        ("LOGIN_LIMIT_PER_IP", ("login-ip", client)),
+        ("LOGIN_LIMIT_PER_ACCOUNT", ("login-account", _account(email), client)),
+    ]
 
 
-login_per_ip = limiter.limit(
-    _setting("LOGIN_LIMIT_PER_IP"), methods=["POST"], deduct_when=_failed, scope="login-ip"
-)
-login_per_account = limiter.limit(
-    _setting("LOGIN_LIMIT_PER_ACCOUNT"),
-    key_func=_account_and_client_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-account",
-)
+def _enabled() -> bool:
+    return limiter.enabled and current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+def admit_login_attempt(email: str) -> int | None:
+    """Spend one attempt from each of the client's budgets; None if every one had room, else
+    the seconds until the exhausted one refills (the 429's Retry-After)."""
+    if not _enabled():
+        return None
+    strategy = limiter.limiter
+    try:
+        for setting, identifiers in _budgets(email):
+            budget = parse(current_app.config[setting])
+            if not strategy.hit(budget, *identifiers):
+                reset_at = strategy.get_window_stats(budget, *identifiers).reset_time
+                return max(1, int(reset_at - time.time()))
+    except RedisError:  # limits unreachable: sign-in itself answers 503 then
+        return None
+    return None
+
+
+def login_succeeded(email: str) -> None:
+    """The owner signed in: this client's count for the account starts again."""
+    if not _enabled():
+        return
+    setting, identifiers = _budgets(email)[1]
+    with suppress(RedisError):
+        limiter.limiter.clear(parse(current_app.config[setting]), *identifiers)
+
+
 registration = limiter.limit(_setting("REGISTER_LIMIT"), methods=["POST"], scope="register")
 booking = limiter.limit(_setting("BOOKING_LIMIT"), methods=["POST"], scope="booking")
 
 
-def _ceiling_enabled() -> bool:
-    return limiter.enabled and current_app.config.get("RATELIMIT_ENABLED", True)
-
-
 def slow_down_if_targeted(email: str) -> bool:
     """Before checking a password: wait if the account is past its ceiling of failures."""
-    if not _ceiling_enabled():
+    if not _enabled():
         return False
     ceiling = parse(current_app.config["LOGIN_ACCOUNT_CEILING"])
     try:
@@ -79,7 +97,7 @@ def slow_down_if_targeted(email: str) -> bool:
 
 def count_failed_login(email: str) -> None:
     """A wrong password for `email`, from anywhere: towards the account's ceiling."""
-    if not _ceiling_enabled():
+    if not _enabled():
         return
     ceiling = parse(current_app.config["LOGIN_ACCOUNT_CEILING"])
     with suppress(RedisError):
