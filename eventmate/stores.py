@@ -71,7 +71,10 @@ class MembersOnServer(SessionInterface):
             if not member:
                 self.visitor.save_session(app, session, response)
                 return
-            stored = self.server.open_session(app, request)  # a new id
+            stored = self.server.open_session(app, request)
+            if stored:  # an id the store already holds (from before sessions were split)
+                self.server.regenerate(stored)
+                stored.clear()
             stored.update(session)
             stored.permanent = session.permanent
             stored.modified = True

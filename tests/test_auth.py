@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import request as flask_request
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -106,6 +107,28 @@ def test_login_issues_a_new_session_id(client, db_session, login):
     assert after
     assert after != "planted-by-an-attacker"
     assert "Log out" in client.get("/").get_data(as_text=True)
+
+
+def test_login_never_keeps_a_stored_session_id(app, client, db_session, login):
+    """An id the store already holds without a member (e.g. from before visitors' sessions
+    moved to cookies) is not signed in under: the store gives a new one."""
+    store = app.extensions["session_store"]
+    with app.test_request_context("/"):
+        planted = store.open_session(app, flask_request)
+        planted["note"] = "planted"
+        planted.modified = True
+        response = app.response_class()
+        store.save_session(app, planted, response)
+    planted_id = planted.sid
+    user = make_member()
+    db_session.commit()
+    client.set_cookie("session", planted_id)
+    login(user)
+    assert session_cookie(client) != planted_id
+    assert "Log out" in client.get("/").get_data(as_text=True)
+    replay = app.test_client()
+    replay.set_cookie("session", planted_id)
+    assert "Log out" not in replay.get("/").get_data(as_text=True)
 
 
 def stored_sessions(app) -> int:
