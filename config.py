@@ -39,11 +39,16 @@ def _listed(value: str) -> list[str]:
 
 
 def next_database(redis_url: str) -> str:
-    """The same Redis server's next database (redis://h:6379/2 → /3; 15 wraps to 0)."""
+    """The same Redis server's next database (redis://h:6379/2 → /3; 15 wraps to 0). Only for a
+    plain redis:// or rediss:// URL with the database in its path: any other (a socket, a
+    ?db= parameter) must name SESSION_REDIS_URL itself."""
     parts = urlsplit(redis_url)
     number = parts.path.strip("/") or "0"
-    if not number.isdigit():
-        raise ConfigError(f"REDIS_URL: {number!r} is not a database number")
+    if parts.scheme not in ("redis", "rediss") or "db=" in parts.query or not number.isdigit():
+        raise ConfigError(
+            f"Set SESSION_REDIS_URL: sessions can't be given their own database of {redis_url!r}"
+            " automatically (only redis://host:port/N URLs are)."
+        )
     path = f"/{(int(number) + 1) % 16}"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 

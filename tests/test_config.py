@@ -56,6 +56,17 @@ def test_sessions_default_to_the_next_redis_database(tmp_path, redis_url, sessio
     )
 
 
+@pytest.mark.parametrize(
+    "redis_url", ["unix:///run/redis.sock", "redis://cache:6379?db=2", "redis://cache/x"]
+)
+def test_sessions_need_their_own_url_when_it_cant_be_derived(tmp_path, redis_url):
+    with pytest.raises(ConfigError, match="SESSION_REDIS_URL"):
+        Config.settings_from_env({"REDIS_URL": redis_url}, str(tmp_path))
+    explicit = {"REDIS_URL": redis_url, "SESSION_REDIS_URL": "unix:///run/sessions.sock"}
+    settings = Config.settings_from_env(explicit, str(tmp_path))
+    assert settings["SESSION_REDIS_URL"] == "unix:///run/sessions.sock"
+
+
 def test_production_refuses_to_start_without_its_host_names(tmp_path, monkeypatch):
     monkeypatch.setenv("EVENTMATE_CONFIG", "production")
     monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
