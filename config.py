@@ -186,9 +186,6 @@ class Config:
         # Host names the site is served under, whose cached pages are purged; the host a
         # change was made through is purged too.
         settings["SITE_HOSTS"] = [host.lower() for host in _listed(environ.get("SITE_HOSTS", ""))]
-        # Any other Host header is a 400: it would be a cache key and the base of every
-        # absolute URL the page holds (canonical, og:url).
-        settings["TRUSTED_HOSTS"] = settings["SITE_HOSTS"] or None
         if "RATELIMIT_APPLICATION" in environ:  # empty: the edge limits requests per IP instead
             settings["RATELIMIT_APPLICATION"] = environ["RATELIMIT_APPLICATION"]
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):

@@ -5,21 +5,14 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import (
-    HTTPException,
-    InternalServerError,
-    RequestEntityTooLarge,
-    SecurityError,
-)
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
-
-UNTRUSTED_HOST_MESSAGE = "Bad request: this site is not served under that host name.\n"
 
 MESSAGES = {
     400: (
@@ -64,12 +57,6 @@ def init_app(app: Flask) -> None:
         response.set_data(body)
         response.content_type = "text/html; charset=utf-8"
         return response, status
-
-    @app.errorhandler(SecurityError)
-    def untrusted_host(error: SecurityError):
-        """A Host outside TRUSTED_HOSTS. The site's error page would build URLs from that very
-        host, so this answer is plain text."""
-        return Response(UNTRUSTED_HOST_MESSAGE, 400, mimetype="text/plain")
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge):

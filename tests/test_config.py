@@ -86,7 +86,12 @@ def test_a_request_for_an_unknown_host_is_refused(tmp_path, monkeypatch):
     assert client.get("/robots.txt", base_url="https://events.example.org:8443").status_code == 200
     response = client.get("/robots.txt", base_url="https://attacker.example")
     assert response.status_code == 400
+    assert "not served under that host name" in response.get_data(as_text=True)
     assert "Sitemap" not in response.get_data(as_text=True)
+    # A load balancer probes the instance by its address.
+    probe = client.get("/health/live/", base_url="http://10.0.0.7:8000")
+    assert probe.status_code == 200
+    assert probe.json == {"status": "ok"}
 
 
 @pytest.mark.parametrize(

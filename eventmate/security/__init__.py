@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, session
+from flask import Flask, Response, request, session
 from flask_talisman import Talisman
+from werkzeug.wsgi import host_is_trusted
 
 ONE_YEAR = 365 * 24 * 3600
+UNKNOWN_HOST_MESSAGE = "Bad request: this site is not served under that host name.\n"
 
 # Strict: our own files only, no inline script or style, nonces for the rare inline block.
 CONTENT_SECURITY_POLICY = {
@@ -51,6 +53,19 @@ def init_app(app: Flask) -> None:
         session_cookie_samesite="Lax",
         x_content_type_options=True,
     )
+
+    @app.before_request
+    def refuse_unknown_hosts() -> Response | None:
+        """With SITE_HOSTS set, any other Host is a 400: it would be a cache key and the base
+        of every absolute URL a page holds (canonical, og:url). Health checks are exempt: a
+        load balancer probes an instance by its address. (Not Flask's TRUSTED_HOSTS, which
+        can't exempt them.) Plain text: the site's error page would build URLs from that host."""
+        hosts = app.config["SITE_HOSTS"]
+        if not hosts or request.path.startswith("/health/"):
+            return None
+        if host_is_trusted(request.headers.get("Host", ""), hosts):
+            return None
+        return Response(UNKNOWN_HOST_MESSAGE, 400, mimetype="text/plain")
 
     @app.after_request
     def cross_origin_policies(response: Response) -> Response:
