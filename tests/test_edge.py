@@ -24,7 +24,7 @@ from eventmate.extensions import db
 from tests.conftest import PASSWORD, app_for_database, fresh_database
 from tests.edge import Edge, edge_server
 from tests.factories import make_event, make_member
-from tests.live import Browser, free_port, gunicorn_process
+from tests.live import ROOT, Browser, free_port, gunicorn_process
 from tests.test_static_files import SITE_CSS, static_app
 
 MEMBER = ("mina@example.com", "Mina Member")
@@ -353,3 +353,48 @@ def test_a_calendar_feed_key_never_reaches_the_access_logs(app, compiled_static,
                     time.sleep(0.1)
                 assert "/me/bookings.ics?x=1&key=[redacted]&y=2" in found, log.name
                 assert "S3cretFeedKey" not in found, log.name
+
+
+def compressed_spellings(groups: list[int]) -> list[str]:
+    """Every way an IPv6 address can be written with or without "::" over a run of zeros (nginx
+    compresses even a single zero group; RFC 5952 writers don't)."""
+    spellings = [":".join(f"{group:x}" for group in groups)]
+    for start in range(8):
+        for end in range(start + 1, 9):
+            if all(group == 0 for group in groups[start:end]):
+                head = ":".join(f"{group:x}" for group in groups[:start])
+                tail = ":".join(f"{group:x}" for group in groups[end:])
+                spellings.append(f"{head}::{tail}")
+    return spellings
+
+
+def test_the_edges_ipv6_rules_give_one_key_per_64():
+    """render.py's map rules, run as Python regexes over every spelling of many addresses:
+    each gives its /64's four groups, so a subscriber's addresses share one budget."""
+    import importlib.util
+    import random
+
+    spec = importlib.util.spec_from_file_location("render", ROOT / "deploy/nginx/render.py")
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    rules = [(re.compile(pattern.replace("(?<", "(?P<")), value)
+             for pattern, value in render.ipv6_client_rules()]  # fmt: skip
+
+    def key(address: str) -> str | None:
+        for pattern, value in rules:
+            found = pattern.match(address)
+            if found:
+                for name, text in found.groupdict().items():
+                    value = value.replace(f"${name}", text or "")
+                return value
+        return None
+
+    chosen = random.Random(64)
+    for _ in range(3000):
+        groups = [chosen.choice([0, 0, chosen.randrange(65536)]) for _ in range(8)]
+        prefix = ":".join(f"{group:x}" for group in groups[:4])
+        for spelling in compressed_spellings(groups):
+            assert key(spelling) == prefix, spelling
+    assert key("2001:db8::1") == key("2001:db8:0:0:ffff::2") == "2001:db8:0:0"
+    assert key("::1") == "0:0:0:0"
+    assert key("203.0.113.9") is None  # IPv4: nginx's default, the binary address
