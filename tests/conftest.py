@@ -277,3 +277,14 @@ def event(db_session):
     made = make_event(title="Harbour Jazz Night", capacity=40)
     db_session.commit()
     return made
+
+
+@pytest.fixture
+def host(db_session, login):
+    """A signed-in host, "Hostess"."""
+    from tests.factories import make_member
+
+    user = make_member(is_host=True, display_name="Hostess")
+    db_session.commit()
+    login(user)
+    return user

@@ -253,14 +253,6 @@ def test_admins_cannot_lift_a_suspension_from_the_host_pages(client, admin_and_g
 
 
 @pytest.fixture
-def host(db_session, login):
-    user = make_member(is_host=True, display_name="Hostess")
-    db_session.commit()
-    login(user)
-    return user
-
-
-@pytest.fixture
 def lisbon(db_session):
     city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
     db_session.commit()

@@ -49,14 +49,6 @@ def suspend(runner, event: Event, reason: str = REASON):
     return result
 
 
-@pytest.fixture
-def host(db_session, login):
-    user = make_member(is_host=True, display_name="Hostess")
-    db_session.commit()
-    login(user)
-    return user
-
-
 def test_host_cannot_reactivate_a_suspended_event(client, runner, db_session, host):
     event = make_event(host=host, title="Harbour Jazz Night")
     db_session.commit()
