@@ -70,6 +70,7 @@ class MembersOnServer(SessionInterface):
         if isinstance(session, SecureCookieSession):
             if not member:
                 self.visitor.save_session(app, session, response)
+                self._forget_stale_member_cookie(app, response)
                 return
             stored = self.server.open_session(app, request)
             if stored:  # an id the store already holds (from before sessions were split)
@@ -91,6 +92,17 @@ class MembersOnServer(SessionInterface):
             visitor = self.visitor.session_class(left)
             visitor.modified = True
             self.visitor.save_session(app, visitor, response)
+
+    def _forget_stale_member_cookie(self, app: Flask, response) -> None:
+        """A member cookie whose session is gone (expired, signed out elsewhere, or from before
+        sessions were split) would keep the edge from serving this visitor cached pages."""
+        name = app.config["SESSION_COOKIE_NAME"]
+        if request.cookies.get(name):
+            response.delete_cookie(
+                name,
+                domain=self.server.get_cookie_domain(app),
+                path=self.server.get_cookie_path(app),
+            )
 
     def _forget_visitor_cookie(self, app: Flask, response) -> None:
         if request.cookies.get(VISITOR_COOKIE):

@@ -101,7 +101,8 @@ def test_login_issues_a_new_session_id(client, db_session, login):
     db_session.commit()
     client.set_cookie("session", "planted-by-an-attacker")  # session fixation attempt
     csrf_token(client, "/login/")
-    assert session_cookie(client) == "planted-by-an-attacker"  # a visitor's visit stores nothing
+    assert session_cookie(client) is None  # a cookie with no stored session is dropped
+    client.set_cookie("session", "planted-by-an-attacker")  # and planted again
     login(user)
     after = session_cookie(client)
     assert after
@@ -129,6 +130,16 @@ def test_login_never_keeps_a_stored_session_id(app, client, db_session, login):
     replay = app.test_client()
     replay.set_cookie("session", planted_id)
     assert "Log out" not in replay.get("/").get_data(as_text=True)
+
+
+def test_a_member_cookie_without_a_session_is_removed(client, db_session):
+    """(Expired, or from before visitors' sessions moved to cookies.) Left in place, it would
+    make the edge pass every page of this visitor's to the app."""
+    client.set_cookie("session", "no-such-session")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert client.get_cookie("session") is None
+    assert "Log in" in response.get_data(as_text=True)
 
 
 def stored_sessions(app) -> int:

@@ -20,7 +20,7 @@ from eventmate.pagecache.keys import (
 )
 from tests.conftest import csrf_token
 from tests.factories import make_city, make_event, make_image, now
-from tests.test_hosts import create, edit, event_data, host, lisbon  # noqa: F401 (fixtures)
+from tests.test_hosts import create, edit, event_data, lisbon  # noqa: F401 (a fixture)
 from tests.test_images import image_bytes, upload
 
 
