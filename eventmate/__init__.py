@@ -53,7 +53,6 @@ def register_extensions(app: Flask) -> None:
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
     from eventmate.models.search import include_object
-    from eventmate.resilience import use_resilient_sessions
     from eventmate.stores import install_session_interface, session_store_client
 
     monitoring.init_app(app)  # first: its before_request times everything after it
@@ -69,7 +68,6 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)
-    use_resilient_sessions(app)
     install_session_interface(app)
     csrf.init_app(app)
     init_login_manager(app)

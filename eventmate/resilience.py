@@ -16,7 +16,6 @@ from typing import Any
 import redis
 from flask import Flask, current_app, g
 from flask_caching.backends.rediscache import RedisCache
-from flask_session.redis import RedisSessionInterface
 
 from eventmate.monitoring.metrics import REDIS_CIRCUIT_OPEN
 
@@ -64,17 +63,13 @@ class CircuitBreaker:
         try:
             return call()
         except (redis.RedisError, OSError) as error:
-            if _pool_exhausted(error):
+            if isinstance(error, PoolExhausted):
                 log.info("Redis pool exhausted; this call falls back")
             else:
                 self.trip(error)
             if on_skip:
                 on_skip()
             return fallback
-
-
-def _pool_exhausted(error: Exception) -> bool:
-    return isinstance(error, redis.ConnectionError) and "No connection available" in str(error)
 
 
 _breakers: dict[str, CircuitBreaker] = {}
@@ -86,9 +81,39 @@ def breaker_for(url: str) -> CircuitBreaker:
     return _breakers[url]
 
 
-def redis_pool(url: str, max_connections: int = 50) -> redis.BlockingConnectionPool:
+class PoolExhausted(redis.ConnectionError):
+    """Every pooled connection stayed busy for POOL_WAIT: our own requests queue, Redis is fine."""
+
+
+class QueueingPool(redis.BlockingConnectionPool):
+    """redis-py's blocking pool, whose exhaustion is an exception of its own: redis-py raises a
+    plain ConnectionError then, which only its message tells apart from a dead Redis. A request
+    waits up to `timeout` for a free slot (a semaphore as large as the pool; gevent-aware once
+    gunicorn.conf.py has patched threading), so the pool itself never has to wait."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.free_slots = threading.Semaphore(self.max_connections)
+
+    def get_connection(self, *args: Any, **kwargs: Any):
+        if not self.free_slots.acquire(timeout=self.timeout):
+            raise PoolExhausted(f"all {self.max_connections} connections busy for {self.timeout} s")
+        try:
+            return super().get_connection(*args, **kwargs)
+        except BaseException:
+            self.free_slots.release()
+            raise
+
+    def release(self, connection) -> None:
+        try:
+            super().release(connection)
+        finally:
+            self.free_slots.release()
+
+
+def redis_pool(url: str, max_connections: int = 50) -> QueueingPool:
     """A bounded pool with short timeouts: a dead Redis costs milliseconds, not seconds."""
-    return redis.BlockingConnectionPool.from_url(
+    return QueueingPool.from_url(
         url,
         max_connections=max_connections,
         timeout=POOL_WAIT,
@@ -98,8 +123,8 @@ def redis_pool(url: str, max_connections: int = 50) -> redis.BlockingConnectionP
     )
 
 
-def redis_client(url: str, max_connections: int = 50) -> redis.Redis:
-    return redis.Redis(connection_pool=redis_pool(url, max_connections))
+def redis_client(url: str, max_connections: int = 50, client_class=redis.Redis, **kwargs):
+    return client_class(connection_pool=redis_pool(url, max_connections), **kwargs)
 
 
 class ResilientRedisCache(RedisCache):
@@ -172,28 +197,31 @@ class ResilientRedisCache(RedisCache):
             return False
 
 
-class ResilientRedisSessionInterface(RedisSessionInterface):
-    """With Redis unavailable a request is served as anonymous (its session can't be read) and
-    nothing is saved; `session_store_available()` lets login pages say so."""
+class SessionStoreClient(redis.Redis):
+    """The sessions' Redis client, whose get, set and delete (all Flask-Session's
+    RedisSessionInterface calls) go through the circuit breaker: with Redis unavailable a
+    session reads as absent (the request is served as anonymous), nothing is written, and
+    `session_store_available()` says so for the rest of the request."""
 
-    def __init__(self, *args: Any, breaker: CircuitBreaker, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, breaker: CircuitBreaker, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.breaker = breaker
 
-    def _guarded(self, call, fallback):
+    def guarded(self, call, fallback):
         return self.breaker.call(call, fallback, on_skip=_note_session_store_down)
 
-    def _retrieve_session_data(self, store_id: str):
-        return self._guarded(lambda: super(ResilientRedisSessionInterface, self)
-                             ._retrieve_session_data(store_id), None)  # fmt: skip
+    def get(self, name):
+        return self.guarded(lambda: super(SessionStoreClient, self).get(name), None)
 
-    def _delete_session(self, store_id: str) -> None:
-        self._guarded(lambda: super(ResilientRedisSessionInterface, self)
-                      ._delete_session(store_id), None)  # fmt: skip
+    def set(self, *args: Any, **kwargs: Any):
+        return self.guarded(lambda: super(SessionStoreClient, self).set(*args, **kwargs), None)
 
-    def _upsert_session(self, *args: Any, **kwargs: Any) -> None:
-        self._guarded(lambda: super(ResilientRedisSessionInterface, self)
-                      ._upsert_session(*args, **kwargs), None)  # fmt: skip
+    def delete(self, *names):
+        return self.guarded(lambda: super(SessionStoreClient, self).delete(*names), 0)
+
+    def available(self) -> bool:
+        """A ping through the breaker."""
+        return bool(self.guarded(self.ping, False))
 
 
 def _note_session_store_down() -> None:
@@ -201,27 +229,8 @@ def _note_session_store_down() -> None:
 
 
 def session_store_available() -> bool:
-    """Can sessions be stored right now? (Always, for the embedded in-process store.)"""
-    interface = current_app.extensions.get("session_store")
+    """Can sessions be stored right now? (Always, for the embedded default's files.)"""
     if g.get("session_store_down"):
         return False
-    if not isinstance(interface, ResilientRedisSessionInterface):
-        return True
-    return bool(interface._guarded(interface.client.ping, False))
-
-
-def use_resilient_sessions(app: Flask) -> None:
-    """Swap Flask-Session's Redis interface for the resilient one, with the same settings."""
-    if not isinstance(app.session_interface, RedisSessionInterface):
-        return
-    config = app.config
-    app.session_interface = ResilientRedisSessionInterface(
-        app,
-        client=config["SESSION_REDIS"],
-        key_prefix=config["SESSION_KEY_PREFIX"],
-        use_signer=config.get("SESSION_USE_SIGNER", False),
-        permanent=config.get("SESSION_PERMANENT", True),
-        sid_length=config.get("SESSION_ID_LENGTH", 32),
-        serialization_format=config.get("SESSION_SERIALIZATION_FORMAT", "msgpack"),
-        breaker=breaker_for(config["SESSION_REDIS_URL"]),
-    )
+    store = current_app.config.get("SESSION_REDIS")
+    return store.available() if isinstance(store, SessionStoreClient) else True

@@ -9,7 +9,7 @@ from flask import Flask, Request, request
 from flask.sessions import SecureCookieSession, SessionInterface
 from flask.sessions import SecureCookieSessionInterface as SessionCookieInterface
 
-from eventmate.resilience import redis_client, redis_pool
+from eventmate.resilience import SessionStoreClient, breaker_for, redis_client, redis_pool
 
 
 def session_store_client(config: Mapping) -> dict:
@@ -23,7 +23,9 @@ def session_store_client(config: Mapping) -> dict:
         # The storage's own prefix (default "LIMITS") starts the key: make it ours.
         limiter_options["key_prefix"] = config["RATELIMIT_KEY_PREFIX"]
         return {
-            "SESSION_REDIS": redis_client(url, most),
+            "SESSION_REDIS": redis_client(
+                url, most, client_class=SessionStoreClient, breaker=breaker_for(url)
+            ),
             "RATELIMIT_STORAGE_OPTIONS": limiter_options,
         }
     return {

@@ -146,7 +146,8 @@ def stored_sessions(app) -> int:
     """Sessions in the server-side store (files for the embedded default, or Redis keys)."""
     config = app.config
     if config["SESSION_TYPE"] == "redis":
-        return len(list(config["SESSION_REDIS"].scan_iter(f"{config['SESSION_KEY_PREFIX']}*")))
+        keys = config["SESSION_REDIS"].scan_iter(f"{config['SESSION_KEY_PREFIX']}*")
+        return len(list(keys))
     folder = Path(config["SESSION_CACHELIB_DIR"])
     return len(list(folder.iterdir())) if folder.exists() else 0
 

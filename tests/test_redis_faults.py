@@ -8,9 +8,17 @@ import subprocess
 import time
 
 import pytest
+import redis
 
 from config import next_database
-from eventmate.resilience import CircuitBreaker, ResilientRedisCache, breaker_for, redis_client
+from eventmate.resilience import (
+    CircuitBreaker,
+    PoolExhausted,
+    ResilientRedisCache,
+    breaker_for,
+    redis_client,
+    redis_pool,
+)
 from tests.conftest import app_for_database, fresh_database
 from tests.live import free_port
 
@@ -255,17 +263,19 @@ def test_booking_with_redis_down_fails_cleanly_then_commits_after_sign_in(
 def test_a_busy_pool_is_not_mistaken_for_redis_being_down(redis_server):
     """Every pooled connection in use means our own requests queue, not that Redis failed: the
     call falls back once, and the breaker stays closed for the next one."""
+    pool = redis_pool(redis_server.url, max_connections=1)
     cache = ResilientRedisCache(
-        host=redis_client(redis_server.url, max_connections=1), key_prefix="busy:",
-        breaker=CircuitBreaker(),
-    )  # fmt: skip
+        host=redis.Redis(connection_pool=pool), key_prefix="busy:", breaker=CircuitBreaker()
+    )
     assert cache.set("k", "v")
-    held = cache._write_client.connection_pool.get_connection()
+    held = pool.get_connection()
     try:
+        with pytest.raises(PoolExhausted):  # its own type: nobody reads redis-py's message
+            pool.get_connection()
         assert cache.get("k") is None
         assert cache.breaker.closed
     finally:
-        cache._write_client.connection_pool.release(held)
+        pool.release(held)
     assert cache.get("k") == "v"
 
 

@@ -67,6 +67,7 @@ def _database_ok() -> bool:
 
 def _redis_ok() -> bool:
     try:
+        # A plain ping, not through the circuit breaker: readiness reports Redis as it is.
         return bool(current_app.config["SESSION_REDIS"].ping())
     except (RedisError, OSError):
         return False
