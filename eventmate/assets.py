@@ -24,7 +24,8 @@ from flask_static_digest import FlaskStaticDigest
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
-ONE_YEAR = 365 * 24 * 3600
+from eventmate.security import ONE_YEAR
+
 # (Content-Encoding, file suffix), preferred first when the client accepts both equally.
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 

@@ -42,17 +42,6 @@ def format_price(price: Decimal, currency: str) -> str:
     return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
-def url_with(**changes) -> str:
-    """The current page's URL with some query parameters changed (None removes one)."""
-    args = request.args.to_dict()
-    for key, value in changes.items():
-        if value is None or value == "":
-            args.pop(key, None)
-        else:
-            args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 SLUG_PLACEHOLDER = "--slug--"  # a slug never has two dashes in a row
 
 
@@ -135,7 +124,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(iso_local)
     app.add_template_filter(format_price)
     app.add_template_global(same_local_day)
-    app.add_template_global(url_with)
     app.add_template_global(event_path)
     app.add_template_global(page_window)
     app.add_template_global(event_json_ld)

@@ -6,9 +6,10 @@ import os
 
 from flask import Blueprint, current_app, send_from_directory
 
+from eventmate.security import ONE_YEAR
+
 bp = Blueprint("media", __name__)
 
-ONE_YEAR = 365 * 24 * 3600
 
 
 @bp.get("/media/<path:filename>")

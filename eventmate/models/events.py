@@ -138,10 +138,6 @@ class Event(db.Model):
         return self.seats_left == 0
 
     @property
-    def is_free(self) -> bool:
-        return self.price == 0
-
-    @property
     def category_info(self) -> Category:
         return CATEGORY_BY_SLUG[self.category]
 

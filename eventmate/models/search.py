@@ -9,10 +9,6 @@ from __future__ import annotations
 
 SEARCH_VECTOR_COLUMN = "search_vector"
 SEARCH_VECTOR_INDEX = "ix_events_search_vector"
-SEARCH_VECTOR_SQL = (
-    "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B')"
-)
 _POSTGRES_ONLY = {("column", SEARCH_VECTOR_COLUMN), ("index", SEARCH_VECTOR_INDEX)}
 
 
