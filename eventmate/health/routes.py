@@ -17,18 +17,12 @@ log = logging.getLogger(__name__)
 
 # Load balancers probe over plain HTTP: answer them, don't redirect to HTTPS.
 @bp.get("/")
-@talisman(force_https=False)
-@limiter.exempt
-def health():
-    """Cheapest possible answer: touches no database, cache or session."""
-    return _uncached(jsonify(status="ok"))
-
-
 @bp.get("/live/")
 @talisman(force_https=False)
 @limiter.exempt
 def live():
-    """The process is up and serving requests."""
+    """Liveness: the process is up and serving requests. Touches no database, cache or
+    session. `/health/` is the same probe under the shorter URL load balancers default to."""
     return _uncached(jsonify(status="ok"))
 
 
