@@ -29,10 +29,7 @@ WHEN_CHOICES = {
     "next-7-days": "Next 7 days",
     "this-month": "This month",
 }
-# The query-string names the search understands; everything else is ignored (and dropped from
-# canonical and paging links).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-PARAM_NAMES = ("q", "category", "city", "when", "from", "to", "sort", "page")
 
 
 @dataclass

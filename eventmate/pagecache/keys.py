@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import urlencode
 
-SEARCH_PARAMS = ("q", "category", "city", "when", "from", "to", "sort", "page")
-# endpoint → the query parameters its page reads; anything else can't change the page.
-CACHEABLE = {
-    "main.home": (),
-    "events.search": SEARCH_PARAMS,
-    "events.city": SEARCH_PARAMS,
-    "events.category": SEARCH_PARAMS,
-    "events.detail": ("reviews",),
-}
+# The pages whose every query string is either canonical or redirected to the canonical one
+# (eventmate/pagecache/canonical.py): only these are stored, by the edge or the app.
+CACHEABLE = frozenset(
+    {"main.home", "events.search", "events.city", "events.category", "events.detail"}
+)
 LISTINGS_VERSION = "page-version:listings"  # what cards show, and which events are listed
 TEXT_SEARCH_VERSION = "page-version:text-search"  # also what a text search matches
 CHANGES_AT = "page_changes_at"  # g attribute: when a page will change by itself
@@ -52,13 +47,8 @@ def entry_seconds(config: Mapping, endpoint: str, changes_at: datetime | None, n
     return max(0, seconds)
 
 
-def normalised_query(endpoint: str, args: Mapping[str, str]) -> str:
-    """`?city=x&q=a&utm=1` and `?q=a&city=x` are the same page: known names only, sorted, and
-    (like the views) the first value of each, stripped."""
-    values = {name: args.get(name, "").strip() for name in CACHEABLE[endpoint]}
-    return urlencode(sorted((name, value) for name, value in values.items() if value))
-
-
-def page_key(host: str, path: str, endpoint: str, args: Mapping[str, str]) -> str:
-    """The host is part of it: pages hold absolute URLs (canonical, og:url) built from it."""
-    return f"page:{host}{path}?{normalised_query(endpoint, args)}"
+def page_key(host: str, path: str, query_string: str) -> str:
+    """A canonical request's URL (only those are stored, so no other spelling of one page has
+    an entry of its own). The host is part of it: pages hold absolute URLs (canonical,
+    og:url) built from it."""
+    return f"page:{host}{path}?{query_string}"

@@ -78,7 +78,8 @@ def shared_for_members(parts: tuple[str, ...] = (), context: PartsContext | None
             config = current_app.config
             if config["PAGE_CACHE_SECONDS"] <= 0 or not current_user.is_authenticated:
                 return view(*args, **kwargs)
-            key = "member-" + page_key(request.host, request.path, request.endpoint, request.args)
+            query = request.query_string.decode("latin-1")
+            key = "member-" + page_key(request.host, request.path, query)
             tokens = version_keys(request.endpoint, kwargs, request.args)
             entry, versions = current_entry("member-page", key, tokens)
             if entry is not None:
