@@ -22,6 +22,11 @@ def page_number(raw: str | None) -> int:
     return parse_page(raw) or 1
 
 
+def page_count(total: int, per_page: int) -> int:
+    """Pages needed for `total` items, `per_page` each; at least one (an empty list's)."""
+    return max(1, -(-total // per_page))
+
+
 def page_window(page: int, pages: int, radius: int = 2) -> list[int | None]:
     """Page links around the current page, with None marking a gap: 1 … 4 5 [6] 7 8 … 20."""
     shown = {1, pages, *range(max(1, page - radius), min(pages, page + radius) + 1)}

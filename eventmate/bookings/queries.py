@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from eventmate.extensions import db
 from eventmate.models import Booking, Event
+from eventmate.pagination import page_count
 
 
 def event_to_book(slug: str) -> Event | None:
@@ -71,7 +72,7 @@ def bookings_for_user(
 
 
 def _page(user_id: int, condition, ordering: list, total: int, page: int, per_page: int):
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, per_page)
     page = min(page, pages)
     if not total:
         return BookingsPage([], page, pages)

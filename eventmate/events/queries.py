@@ -24,6 +24,7 @@ from eventmate.events.text_search import text_match
 from eventmate.extensions import cache, db
 from eventmate.models import CATEGORIES, City, Event, EventImage, Review
 from eventmate.pagecache.keys import event_version_key, listing_version_keys
+from eventmate.pagination import page_count
 
 
 @dataclass
@@ -43,7 +44,7 @@ class SearchResults:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def cover_url_column():
@@ -226,7 +227,7 @@ def search_events(
             return SearchResults(cards, rows[0].total, filters.page, per_page)
 
     total = search_total(filters, now, cache_seconds)
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, per_page)
     page = filters.page
     if page > pages:
         if total:

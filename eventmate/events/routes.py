@@ -21,7 +21,7 @@ from eventmate.pagecache.members import (
     keep_for_personal_parts,
     shared_for_members,
 )
-from eventmate.pagination import page_number
+from eventmate.pagination import page_count, page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 
@@ -81,7 +81,7 @@ def detail(slug: str):
     per_page = current_app.config["REVIEWS_PER_PAGE"]
     aggregate_seconds = current_app.config["AGGREGATE_CACHE_SECONDS"]
     rating = queries.rating_summary(event.id, event.slug, aggregate_seconds)
-    review_pages = max(1, -(-rating.count // per_page))
+    review_pages = page_count(rating.count, per_page)
     review_page = min(page_number(request.args.get("reviews")), review_pages)
     elsewhere = canonical_redirect({"reviews": str(review_page)} if review_page > 1 else {})
     if elsewhere is not None:
