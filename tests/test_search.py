@@ -59,16 +59,29 @@ def test_city_menu_lists_every_city_and_marks_the_chosen_one(client, db_session)
     assert client.get("/events/").get_data(as_text=True).count(" selected>") == 1  # the sort
 
 
-def test_a_shared_city_put_in_a_session_makes_the_process_reload_the_list(app, db_session):
-    from eventmate.events import cities as city_list
+def test_the_shared_city_list_holds_plain_immutable_values(app, db_session):
+    """Shared between requests (and processes, through the cache): never ORM objects, which a
+    session could attach, expire or change."""
+    import dataclasses
 
-    make_city(name="Lisbon", slug="lisbon", timezone="Europe/Lisbon")
+    from eventmate.events import cities as city_list
+    from eventmate.events import queries
+    from eventmate.extensions import cache
+
+    make_event(city=make_city(name="Lisbon", slug="lisbon", timezone="Europe/Lisbon"))
     db_session.commit()
     shared = city_list.all_cities()
     assert city_list.all_cities() is shared  # reused while nothing changed
-    db_session.add(shared[0])  # e.g. a host form assigning it to an event
-    assert city_list.all_cities() is not shared
-    db_session.rollback()
+    lisbon = city_list.cities_by_slug()["lisbon"]
+    assert isinstance(lisbon, city_list.CityInfo)
+    assert (lisbon.name, lisbon.zone.key) == ("Lisbon", "Europe/Lisbon")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lisbon.name = "Changed"  # type: ignore[misc]
+    assert all(isinstance(city, city_list.CityInfo) for city in cache.get("cities:all")[1])
+    top = queries.top_cities(now(), 8, cache_seconds=60)
+    assert [(city.slug, count) for city, count in top] == [("lisbon", 1)]
+    assert all(isinstance(city, city_list.CityInfo) for city, _ in cache.get("home:top-cities"))
+    cache.delete("home:top-cities")
 
 
 def test_search_filters_by_date_range_in_the_city_time_zone(client, db_session):

@@ -1,32 +1,55 @@
-"""The city list: read on every search page, changed rarely, so cached at two levels."""
+"""The city list: read on every search page, changed rarely, so cached at two levels.
+
+Cached as plain immutable values (`CityInfo`), never ORM objects: they are shared between
+requests and processes, and nothing can attach them to a session or expire them.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
 
 from eventmate.extensions import cache, db
 from eventmate.models import City
+from eventmate.models.places import zone_named
+
+
+@dataclass(frozen=True)
+class CityInfo:
+    """A city as the pages and forms read it."""
+
+    id: int
+    slug: str
+    name: str
+    country: str
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.timezone)
+
+
+CITY_COLUMNS = (City.id, City.slug, City.name, City.country, City.timezone)
 
 
 def build_all_cities() -> Select:
-    return select(City).order_by(City.name)
+    return select(*CITY_COLUMNS).order_by(City.name)
 
 
-# This process's unpickled copy of the cached city list, as (version, cities). Unpickling 200
-# ORM objects from the cache cost ~5 ms per search page; a version stamp is cheap to read.
-_local_cities: tuple[str | None, list[City]] = (None, [])
+# This process's copy of the cached city list, as (version, cities): a version stamp is cheap
+# to read, unpickling 200 cities on every search page was not (~5 ms with ORM objects).
+_local_cities: tuple[str | None, tuple[CityInfo, ...]] = (None, ())
 
 
-def all_cities() -> list[City]:
+def all_cities() -> tuple[CityInfo, ...]:
     """Every city, alphabetically (1 query when not cached). Cities change rarely.
 
     The cache holds the list with a version stamp; each process reuses its own copy for as
-    long as the cached stamp is unchanged, and clearing the cache forces a reload. The City
-    objects are detached and shared between requests: read them, link events by `city.id`.
+    long as the cached stamp is unchanged, and clearing the cache forces a reload.
     """
     global _local_cities
     version = cache.get("cities:version")
@@ -38,30 +61,19 @@ def all_cities() -> list[City]:
         cities = cached[1]
     else:
         version = uuid.uuid4().hex
-        cities = list(db.session.scalars(build_all_cities()))
-        for city in cities:
-            db.session.expunge(city)
+        cities = tuple(CityInfo(*row) for row in db.session.execute(build_all_cities()))
         cache.set("cities:all", (version, cities), timeout=300)
         cache.set("cities:version", version, timeout=300)
     _local_cities = (version, cities)
     return cities
 
 
-@event.listens_for(Session, "after_attach")
-def _forget_shared_city_put_in_a_session(_session, instance) -> None:
-    """A shared City put in a session (a host form assigning it) may be expired by that
-    session's commit: this process reloads the list rather than read a stale object."""
-    global _local_cities
-    if isinstance(instance, City) and any(instance is city for city in _local_cities[1]):
-        _local_cities = (None, [])
-
-
 # Built once per city list (search pages read both on every request), keyed by the list itself.
-_by_slug: tuple[list[City] | None, dict[str, City]] = (None, {})
-_options: tuple[list[City] | None, str] = (None, "")
+_by_slug: tuple[tuple[CityInfo, ...] | None, dict[str, CityInfo]] = (None, {})
+_options: tuple[tuple[CityInfo, ...] | None, str] = (None, "")
 
 
-def cities_by_slug() -> dict[str, City]:
+def cities_by_slug() -> dict[str, CityInfo]:
     global _by_slug
     cities = all_cities()
     if _by_slug[0] is not cities:

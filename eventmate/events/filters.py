@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
-from eventmate.models import CATEGORY_BY_SLUG, City
+from eventmate.events.cities import CityInfo
+from eventmate.models import CATEGORY_BY_SLUG
 from eventmate.pagination import parse_page
 
 SORTS = {
@@ -36,7 +37,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 class SearchFilters:
     q: str = ""
     category: str | None = None
-    city: City | None = None
+    city: CityInfo | None = None
     when: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -87,7 +88,7 @@ def default_sort(q: str) -> str:
 
 def parse_search_args(
     args: MultiDict,
-    cities_by_slug: dict[str, City],
+    cities_by_slug: dict[str, CityInfo],
     today: date,
     max_query_length: int = 200,
 ) -> SearchFilters:

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload
 
 # The city lookups live in their own module; the routes find them here with the rest.
+from eventmate.events.cities import CITY_COLUMNS, CityInfo
 from eventmate.events.cities import all_cities as all_cities
 from eventmate.events.cities import build_all_cities as build_all_cities
 from eventmate.events.cities import cities_by_slug as cities_by_slug
@@ -131,16 +132,16 @@ def build_top_cities(now: datetime, limit: int) -> Select:
         .scalar_subquery()
         .label("upcoming")
     )
-    return select(City, upcoming).order_by(upcoming.desc(), City.name).limit(limit)
+    return select(*CITY_COLUMNS, upcoming).order_by(upcoming.desc(), City.name).limit(limit)
 
 
-def top_cities(now: datetime, limit: int, cache_seconds: int) -> list[tuple[City, int]]:
+def top_cities(now: datetime, limit: int, cache_seconds: int) -> list[tuple[CityInfo, int]]:
+    """(city, upcoming events) for the cities with most, as plain values (cached as such)."""
     rows = cache.get("home:top-cities") if cache_seconds else None
     if rows is None:
         query = build_top_cities(now, limit)
-        rows = [(city, upcoming) for city, upcoming in db.session.execute(query) if upcoming]
-        for city, _ in rows:
-            db.session.expunge(city)
+        rows = [(CityInfo(*city), upcoming) for *city, upcoming in db.session.execute(query)]
+        rows = [(city, upcoming) for city, upcoming in rows if upcoming]
         if cache_seconds:
             cache.set("home:top-cities", rows, timeout=cache_seconds)
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,8 +18,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from eventmate.events.cities import CityInfo
 from eventmate.forms import Form
-from eventmate.models import CATEGORIES, City
+from eventmate.models import CATEGORIES
 
 CURRENCIES = ["EUR", "GBP", "USD", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN"]
 MAX_CAPACITY = 100_000
@@ -66,7 +68,7 @@ class EventForm(Form):
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
 
     def __init__(
-        self, cities: list[City], *args, is_new: bool = True, stored=None, **kwargs
+        self, cities: Sequence[CityInfo], *args, is_new: bool = True, stored=None, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
         self.cities = {city.id: city for city in cities}
