@@ -51,11 +51,14 @@ def test_search_filters_by_city(client, db_session):
 def test_city_menu_lists_every_city_and_marks_the_chosen_one(client, db_session):
     make_city(name="Lisbon", slug="lisbon", timezone="Europe/Lisbon")
     make_city(name="Porto & Braga", slug="porto", timezone="Europe/Lisbon")
+    make_city(name="{Braces} {0}", slug="braces", timezone="Europe/Lisbon")  # no str.format
     db_session.commit()
 
     page = client.get("/events/?city=porto").get_data(as_text=True)
     assert '<option value="porto" selected>Porto &amp; Braga</option>' in page
     assert '<option value="lisbon">Lisbon</option>' in page
+    assert '<option value="braces">{Braces} {0}</option>' in page
+    assert page.count(" selected>") == 2  # Porto, and the sort order
     assert client.get("/events/").get_data(as_text=True).count(" selected>") == 1  # the sort
 
 

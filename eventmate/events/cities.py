@@ -70,7 +70,7 @@ def all_cities() -> tuple[CityInfo, ...]:
 
 # Built once per city list (search pages read both on every request), keyed by the list itself.
 _by_slug: tuple[tuple[CityInfo, ...] | None, dict[str, CityInfo]] = (None, {})
-_options: tuple[tuple[CityInfo, ...] | None, str] = (None, "")
+_options: tuple[tuple[CityInfo, ...] | None, tuple[tuple[str, str, str], ...]] = (None, ())
 
 
 def cities_by_slug() -> dict[str, CityInfo]:
@@ -83,16 +83,19 @@ def cities_by_slug() -> dict[str, CityInfo]:
 
 def city_options(selected_slug: str | None) -> Markup:
     """The <option>s of the search form's city menu. 200 cities through a Jinja loop were a
-    tenth of a search page's time (py-spy); this is the same HTML, built once per city list."""
+    tenth of a search page's time (py-spy): each option is escaped once per city list, and a
+    request only joins them, marking its own city."""
     global _options
     cities = all_cities()
     if _options[0] is not cities:
-        html = "".join(
-            f'<option value="{escape(city.slug)}">{escape(city.name)}</option>' for city in cities
+        options = tuple(
+            (city.slug, f'<option value="{escape(city.slug)}"', f">{escape(city.name)}</option>")
+            for city in cities
         )
-        _options = (cities, html)
-    html = _options[1]
-    if selected_slug:
-        chosen = f'<option value="{escape(selected_slug)}"'
-        html = html.replace(f"{chosen}>", f"{chosen} selected>", 1)
-    return Markup(html)
+        _options = (cities, options)
+    return Markup(
+        "".join(
+            f"{head} selected{tail}" if slug == selected_slug else head + tail
+            for slug, head, tail in _options[1]
+        )
+    )
