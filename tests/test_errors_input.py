@@ -30,14 +30,6 @@ def text_of(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-@pytest.fixture
-def member(db_session, login):
-    user = make_member(is_host=True, display_name="Fuzzy")
-    db_session.commit()
-    login(user)
-    return user
-
-
 def booking_form(client, event) -> dict:
     page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
     hidden = r'name="(csrf_token|request_token)" type="hidden" value="([^"]+)"'
@@ -45,7 +37,7 @@ def booking_form(client, event) -> dict:
 
 
 @pytest.mark.parametrize("token", ["t" * 65, "t" * 5000, "token\x00", "tøken"])
-def test_a_forged_request_token_is_a_400_and_books_nothing(client, db_session, member, token):
+def test_a_forged_request_token_is_a_400_and_books_nothing(client, db_session, host, token):
     event = make_event()
     db_session.commit()
     form = {**booking_form(client, event), "quantity": "1", "request_token": token}
@@ -55,7 +47,7 @@ def test_a_forged_request_token_is_a_400_and_books_nothing(client, db_session, m
     assert count(Booking) == 0
 
 
-def test_a_quantity_of_5000_digits_is_a_400(client, db_session, member):
+def test_a_quantity_of_5000_digits_is_a_400(client, db_session, host):
     event = make_event()
     db_session.commit()
     form = {**booking_form(client, event), "quantity": HUGE}
@@ -75,8 +67,8 @@ def test_a_search_page_number_of_5000_digits_shows_page_one(client, db_session):
     assert "Harbour Jazz Night" in page
 
 
-def test_my_bookings_page_numbers_of_5000_digits_show_page_one(client, db_session, member):
-    make_booking(make_event(title="Harbour Jazz Night"), user=member)
+def test_my_bookings_page_numbers_of_5000_digits_show_page_one(client, db_session, host):
+    make_booking(make_event(title="Harbour Jazz Night"), user=host)
     db_session.commit()
     response = client.get(f"/me/bookings/?upcoming={HUGE}&past={HUGE}")
     assert response.status_code == 200
@@ -116,9 +108,9 @@ def test_a_control_character_in_the_hidden_next_url_does_not_block_signing_in(cl
     assert response.headers["Location"] == "/"  # safe_next_url refused the odd target
 
 
-def test_a_nul_in_a_review_is_a_form_error_but_line_breaks_are_fine(client, db_session, member):
+def test_a_nul_in_a_review_is_a_form_error_but_line_breaks_are_fine(client, db_session, host):
     event = make_event(starts_at=now() - timedelta(days=1))
-    make_booking(event, user=member)
+    make_booking(event, user=host)
     db_session.commit()
     url = f"/events/{event.slug}/review/"
     refused = post_form(client, f"/events/{event.slug}/", {"rating": "5", "body": "Great\x00"},
@@ -132,8 +124,8 @@ def test_a_nul_in_a_review_is_a_form_error_but_line_breaks_are_fine(client, db_s
     assert db.session.scalar(select(Review.body)) == "Great\r\n\tgig"
 
 
-def test_a_nul_in_an_event_field_is_a_form_error(client, db_session, member):
-    event = make_event(host=member, venue_name="Test Hall")
+def test_a_nul_in_an_event_field_is_a_form_error(client, db_session, host):
+    event = make_event(host=host, venue_name="Test Hall")
     db_session.commit()
     url = f"/host/events/{event.slug}/edit/"
     fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', client.get(url).text))
@@ -145,8 +137,8 @@ def test_a_nul_in_an_event_field_is_a_form_error(client, db_session, member):
     assert db.session.scalar(select(Event.venue_name)) == "Test Hall"
 
 
-def test_a_nul_in_image_alt_text_is_a_form_error(client, db_session, member):
-    event = make_event(host=member)
+def test_a_nul_in_image_alt_text_is_a_form_error(client, db_session, host):
+    event = make_event(host=host)
     make_image(event, alt_text="Artwork")
     db_session.commit()
     url = f"/host/events/{event.slug}/images/"
