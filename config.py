@@ -219,6 +219,7 @@ class Config:
                 # RedisCache that treats an unavailable Redis as a miss (eventmate/resilience).
                 "CACHE_TYPE": "eventmate.resilience.ResilientRedisCache",
                 "CACHE_REDIS_URL": redis_url,
+                "CACHE_IS_SHARED": True,  # every process hears of every change at once
                 "SESSION_TYPE": "redis",
                 "RATELIMIT_STORAGE_URI": session_url,
                 # With Redis down, count in process memory instead of failing requests.
@@ -232,7 +233,10 @@ class Config:
             "SESSION_CACHELIB_DIR": os.path.join(instance_path, "sessions"),
             "RATELIMIT_STORAGE_URI": "memory://",
             # Each process has its own cache here: a change made in one process (or by a CLI
-            # command) can't drop another's entries, so nothing is kept past the usual minute.
+            # command) can't reach another's entries. So what must change at once (an event's
+            # page after a booking, the signed-in member) is not cached in the app, and the
+            # rest is kept the usual minute.
+            "CACHE_IS_SHARED": False,
             "EVENT_PAGE_CACHE_SECONDS": Config.PAGE_CACHE_SECONDS,
             "USER_CACHE_SECONDS": 0,
         }
@@ -283,9 +287,7 @@ class TestConfig(Config):
     NAME = "test"
     TESTING = True
     OPERATOR_DETAIL_PUBLIC = True
-    AGGREGATE_CACHE_SECONDS = 0
-    PAGE_CACHE_SECONDS = 0  # tests of the page cache switch it on
-    USER_CACHE_SECONDS = 0  # a rolled-back test's user id can come back as another user
+    # The caches are on, as in production: each test starts with an empty cache (conftest).
 
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
@@ -304,7 +306,8 @@ class TestConfig(Config):
         # Limits are off for the suite (it is one busy client); the limit tests switch them on
         # in a server process of their own.
         settings["RATELIMIT_ENABLED"] = environ.get("TEST_RATELIMIT_ENABLED") == "1"
-        settings["PAGE_CACHE_SECONDS"] = int(environ.get("TEST_PAGE_CACHE_SECONDS", "0"))
+        if environ.get("TEST_PAGE_CACHE_SECONDS"):
+            settings["PAGE_CACHE_SECONDS"] = int(environ["TEST_PAGE_CACHE_SECONDS"])
         settings["RATELIMIT_KEY_PREFIX"] = f"em-test-{os.getpid()}:limits"
         return settings
 

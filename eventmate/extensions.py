@@ -27,20 +27,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class CountingCache(Cache):
-    """Flask-Caching's Cache, counting hits and misses by the key's first part (`home:…`)."""
-
-    def get(self, key: str):
-        from eventmate.monitoring.metrics import CACHE_LOOKUPS
-
-        value = super().get(key)
-        CACHE_LOOKUPS.labels(key.split(":", 1)[0], "miss" if value is None else "hit").inc()
-        return value
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-cache = CountingCache()
+cache = Cache()  # used through eventmate/caching.py
 server_session = Session()
 # One budget per client across the whole site (RATELIMIT_APPLICATION), plus the per-view
 # limits in eventmate/security/limits.py.

@@ -251,23 +251,18 @@ def app_for_database(url: str, instance_path: str):
 
 @contextmanager
 def cache_switched_on(app, setting: str, seconds: int = 60) -> Iterator[None]:
-    """`setting` (off in tests) on for a test, with the cache emptied before and after."""
+    """`setting` (off in this configuration) on for a test, with the cache emptied before and
+    after."""
     from eventmate.extensions import cache
 
+    previous = app.config[setting]
     app.config[setting] = seconds
     cache.clear()
     try:
         yield
     finally:
-        app.config[setting] = 0
+        app.config[setting] = previous
         cache.clear()
-
-
-@pytest.fixture
-def page_cache(app):
-    """The page caches on (anonymous pages, members' pages)."""
-    with cache_switched_on(app, "PAGE_CACHE_SECONDS"):
-        yield
 
 
 @pytest.fixture

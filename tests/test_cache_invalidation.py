@@ -10,14 +10,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from eventmate.caching import LISTINGS, TEXT_SEARCH, event_token
 from eventmate.extensions import cache, db
 from eventmate.models import Event
-from eventmate.pagecache.keys import (
-    LISTINGS_VERSION,
-    TEXT_SEARCH_VERSION,
-    entry_seconds,
-    event_version_key,
-)
+from eventmate.pagecache.keys import entry_seconds
 from tests.conftest import csrf_token
 from tests.factories import make_city, make_event, make_image, now
 from tests.test_hosts import create, edit, event_data, lisbon  # noqa: F401 (a fixture)
@@ -49,7 +45,7 @@ def other_event(db_session, lisbon):  # noqa: F811 (fixtures)
 
 def tokens(*slugs: str) -> dict[str, str | None]:
     """The version tokens cached pages are kept under: listings, text searches, each event."""
-    keys = [LISTINGS_VERSION, TEXT_SEARCH_VERSION, *map(event_version_key, slugs)]
+    keys = [LISTINGS, TEXT_SEARCH, *map(event_token, slugs)]
     return dict(zip(keys, cache.get_many(*keys), strict=True))
 
 
@@ -63,17 +59,15 @@ def test_a_description_edit_refreshes_its_page_and_text_searches_only(client, fa
     description = data["description"] + " Marmalade tasting too."
     assert edit(client, event, {**data, "description": description}).status_code == 303
     after = tokens(event.slug, other_event.slug)
-    assert moved(before, after) == {TEXT_SEARCH_VERSION, event_version_key(event.slug)}
+    assert moved(before, after) == {TEXT_SEARCH, event_token(event.slug)}
 
 
-def test_a_title_edit_refreshes_every_listing_but_no_other_events_page(
-    client, fado, other_event
-):
+def test_a_title_edit_refreshes_every_listing_but_no_other_events_page(client, fado, other_event):
     event, data = fado
     before = tokens(event.slug, other_event.slug)
     assert edit(client, event, {**data, "title": "Fado at Midnight"}).status_code == 303
     after = tokens(event.slug, other_event.slug)
-    assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}
+    assert moved(before, after) == {LISTINGS, event_token(event.slug)}
 
 
 def shifted(value: str, days: int) -> str:
@@ -103,7 +97,7 @@ def test_an_edit_to_what_listings_show_or_find_refreshes_every_listing(
     before = tokens(event.slug, other_event.slug)
     assert edit(client, event, {**data, **change(data, porto)}).status_code == 303
     after = tokens(event.slug, other_event.slug)
-    assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}
+    assert moved(before, after) == {LISTINGS, event_token(event.slug)}
 
 
 def test_adding_moving_or_deleting_an_image_refreshes_every_listing(
@@ -126,7 +120,7 @@ def test_adding_moving_or_deleting_an_image_refreshes_every_listing(
         before = tokens(event.slug, other_event.slug)
         assert step().status_code == 303, name
         after = tokens(event.slug, other_event.slug)
-        assert moved(before, after) == {LISTINGS_VERSION, event_version_key(event.slug)}, name
+        assert moved(before, after) == {LISTINGS, event_token(event.slug)}, name
     db.session.expire_all()
     assert [image.alt_text for image in event.images][:1] == ["second"]  # the cover changed
 
@@ -146,18 +140,17 @@ def test_event_pages_are_kept_longer_than_listings_but_not_past_the_start():
 def test_an_invalidation_reaches_redis_while_this_worker_skips_it(app, event):
     """A blip opened this worker's breaker: the version bump is tried anyway, or other workers
     would serve the old page for as long as it is kept."""
+    from eventmate.caching import event_token, invalidate_event
     from eventmate.extensions import cache
-    from eventmate.pagecache import invalidate_event
-    from eventmate.pagecache.keys import event_version_key
     from eventmate.resilience import ResilientRedisCache
 
     if not isinstance(cache.cache, ResilientRedisCache):
         pytest.skip("no Redis configured in this run (the PostgreSQL pass has one)")
     backend = cache.cache
-    before = cache.get(event_version_key(event.slug))
+    before = cache.get(event_token(event.slug))
     backend.breaker.trip(RuntimeError("a blip"))
     try:
         invalidate_event(event.slug)
     finally:
         backend.breaker._open_until = 0.0
-    assert cache.get(event_version_key(event.slug)) not in (None, before)
+    assert cache.get(event_token(event.slug)) not in (None, before)

@@ -5,20 +5,12 @@ from datetime import timedelta
 import pytest
 import redis
 
-from eventmate.events.queries import rating_summary_key
 from eventmate.extensions import cache
 from eventmate.reviews.services import delete_review, save_review
 from tests.factories import make_event, make_member, make_review, now
 
 
-@pytest.fixture
-def aggregate_caching(app):
-    app.config["AGGREGATE_CACHE_SECONDS"] = 60
-    yield
-    app.config["AGGREGATE_CACHE_SECONDS"] = 0
-
-
-def test_home_category_counts_are_cached(client, db_session, aggregate_caching):
+def test_home_category_counts_are_cached(client, db_session):
     make_event(category="arts")
     db_session.commit()
     assert 'Arts <span class="count">1</span>' in client.get("/").get_data(as_text=True)
@@ -31,7 +23,7 @@ def test_home_category_counts_are_cached(client, db_session, aggregate_caching):
     assert 'Arts <span class="count">2</span>' in client.get("/").get_data(as_text=True)
 
 
-def test_cache_lives_in_redis_when_configured(app, client, db_session, aggregate_caching):
+def test_cache_lives_in_redis_when_configured(app, client, db_session):
     if not app.config.get("REDIS_URL"):
         pytest.skip("no Redis configured in this run")
     make_event()
@@ -56,7 +48,7 @@ def reviewed_event(db_session):
 
 
 def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
-    client, db_session, aggregate_caching, reviewed_event
+    client, db_session, reviewed_event
 ):
     event = reviewed_event
     url = f"/events/{event.slug}/"
@@ -73,7 +65,7 @@ def test_review_aggregates_are_cached_and_forgotten_when_a_review_changes(
 
 
 def test_a_search_count_is_shared_by_its_pages_and_sorts_until_listings_change(
-    client, db_session, aggregate_caching, count_queries
+    client, db_session, count_queries
 ):
     from eventmate.hosts.services import set_active
 
@@ -96,12 +88,12 @@ def test_a_search_count_is_shared_by_its_pages_and_sorts_until_listings_change(
 
 
 def test_a_rating_computed_before_a_review_and_stored_after_it_is_not_served(
-    client, aggregate_caching, reviewed_event
+    client, reviewed_event
 ):
     event = reviewed_event
     url = f"/events/{event.slug}/"
     client.get(url)
-    late = cache.get(rating_summary_key(event.id))  # what a slow render computed before...
+    late = cache.get(f"rating:{event.id}")  # what a slow render computed before...
     save_review(make_member(), event, 4, "Better than expected.")
-    cache.set(rating_summary_key(event.id), late)  # ...and stored after the review
+    cache.set(f"rating:{event.id}", late)  # ...and stored after the review
     assert "<strong>3.0</strong> out of 5 · 2 reviews" in client.get(url).get_data(as_text=True)

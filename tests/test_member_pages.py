@@ -1,5 +1,5 @@
-"""Pages for signed-in members: the shared part cached, the personal parts fresh
-(eventmate/pagecache/members.py). Redis in the PostgreSQL run."""
+"""Pages for signed-in members: the shared page cached, the personal parts fresh
+(eventmate/pagecache/pages.py). Redis in the PostgreSQL run."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def mina(client, login, db_session):
 
 @pytest.mark.parametrize("url", ["/", "/events/?q=jazz", "/categories/music/", "/events/{slug}/"])
 def test_a_members_page_is_rendered_once_then_assembled_without_its_queries(
-    client, page_cache, event, mina, count_queries, url
+    client, event, mina, count_queries, url
 ):
     url = url.format(slug=event.slug)
     with count_queries() as rendering:
@@ -48,7 +48,7 @@ def test_a_members_page_is_rendered_once_then_assembled_without_its_queries(
     assert second.headers["Cache-Control"] == "private, no-store"
 
 
-def test_another_member_gets_their_own_name_and_a_working_token(app, client, page_cache, mina):
+def test_another_member_gets_their_own_name_and_a_working_token(app, client, mina):
     client.get("/events/")  # Mina's visit stores the shared part
     make_member(display_name="Bea Booker", email="bea@example.com")
     other = app.test_client()
@@ -60,13 +60,13 @@ def test_another_member_gets_their_own_name_and_a_working_token(app, client, pag
     assert logout.status_code == 302  # the token on the assembled page is Bea's own
 
 
-def test_a_listing_change_reaches_members_at_once(client, page_cache, event, mina):
+def test_a_listing_change_reaches_members_at_once(client, event, mina):
     assert "Harbour Jazz Night" in client.get("/events/").get_data(as_text=True)
     set_active(event, False)
     assert "Harbour Jazz Night" not in client.get("/events/").get_data(as_text=True)
 
 
-def test_flash_messages_show_on_an_assembled_page(app, client, page_cache, mina, db_session):
+def test_flash_messages_show_on_an_assembled_page(app, client, mina, db_session):
     client.get("/")  # Mina's visit stores the shared part
     make_member(display_name="Flo", email="flo@example.com")
     db_session.commit()
@@ -77,9 +77,7 @@ def test_flash_messages_show_on_an_assembled_page(app, client, page_cache, mina,
     assert "Welcome back" not in flo.get("/").get_data(as_text=True)  # shown once
 
 
-def test_an_assembled_event_page_has_a_fresh_booking_token_each_time(
-    client, page_cache, event, mina
-):
+def test_an_assembled_event_page_has_a_fresh_booking_token_each_time(client, event, mina):
     url = f"/events/{event.slug}/"
     client.get(url)  # stores the shared part
     tokens = [hidden_fields(client, url)["request_token"] for _ in range(2)]
@@ -87,7 +85,7 @@ def test_an_assembled_event_page_has_a_fresh_booking_token_each_time(
 
 
 def test_booking_from_an_assembled_page_books_once_and_shows_the_new_seats_left(
-    client, page_cache, mina, db_session
+    client, mina, db_session
 ):
     event = make_event(capacity=5, max_per_booking=4)
     db_session.commit()
@@ -104,7 +102,7 @@ def test_booking_from_an_assembled_page_books_once_and_shows_the_new_seats_left(
     assert "<option>3</option>" not in page
 
 
-def test_a_sold_out_events_assembled_page_has_no_booking_form(client, page_cache, mina, db_session):
+def test_a_sold_out_events_assembled_page_has_no_booking_form(client, mina, db_session):
     sold_out = make_event(capacity=2, seats_booked=2)
     db_session.commit()
     for _ in range(2):
@@ -113,9 +111,7 @@ def test_a_sold_out_events_assembled_page_has_no_booking_form(client, page_cache
         assert 'class="book-form"' not in page
 
 
-def test_only_the_attendee_gets_a_review_form_on_an_assembled_page(
-    app, client, page_cache, mina, db_session
-):
+def test_only_the_attendee_gets_a_review_form_on_an_assembled_page(app, client, mina, db_session):
     past = make_event(starts_at=now() - timedelta(days=1))
     make_booking(past, user=mina)
     make_member(display_name="Bea Booker", email="bea@example.com")

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from eventmate.bookings.services import BookingRefused, book_seats
+from eventmate.caching import LISTINGS, event_token
 from eventmate.extensions import cache, db
 from eventmate.models import Booking, Event
-from eventmate.pagecache.keys import LISTINGS_VERSION, event_version_key
 from tests.conftest import csrf_token
 from tests.factories import make_booking, make_event, make_member
 from tests.test_bookings import booking_form
@@ -176,11 +176,14 @@ def test_unsuspend_lists_the_event_again(client, runner, db_session):
 
 
 def test_suspending_refreshes_cached_pages_and_purges_the_edge(
-    client, runner, db_session, purges  # noqa: F811 (fixture)
+    client,
+    runner,
+    db_session,
+    purges,  # noqa: F811 (fixture)
 ):
     event = make_event()
     db_session.commit()
-    keys = [LISTINGS_VERSION, event_version_key(event.slug)]
+    keys = [LISTINGS, event_token(event.slug)]
     before = cache.get_many(*keys)
 
     suspend(runner, event)
@@ -232,4 +235,3 @@ def test_a_deactivated_hosts_events_vanish_and_come_back_with_the_account(
     assert client.get(f"/events/{hidden.slug}/").status_code == 404  # the host's choice
     assert client.get(f"/events/{suspended.slug}/").status_code == 404  # the admin's
     assert fresh(suspended).suspension_reason == REASON
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventmate.auth.user_cache import user_key
+from eventmate.auth.user_cache import CACHED_COLUMNS, COLUMNS_ID
 from eventmate.extensions import cache, db
 from tests.conftest import cache_switched_on
 from tests.factories import make_member
@@ -36,9 +36,10 @@ def test_a_signed_in_request_loads_the_member_without_a_query(client, mina, coun
     assert page.status_code == 200
     assert "Mina Member" in page.get_data(as_text=True)
     assert user_queries(counter) == []
-    snapshot = cache.get(user_key(mina.id))
-    assert snapshot["columns"]["display_name"] == "Mina Member"
-    assert "password_hash" not in snapshot["columns"]  # the hash stays in the database
+    _versions, columns = cache.get(f"user:{mina.id}:{COLUMNS_ID}")
+    assert dict(zip(CACHED_COLUMNS, columns, strict=True))["display_name"] == "Mina Member"
+    assert "password_hash" not in CACHED_COLUMNS  # the hash stays in the database
+    assert mina.password_hash not in columns
 
 
 def test_a_new_name_shows_at_the_next_request(client, mina, db_session):
@@ -76,8 +77,8 @@ def test_a_snapshot_read_before_a_change_and_stored_after_it_is_not_served(
     client, mina, db_session
 ):
     client.get("/me/bookings/")
-    late = cache.get(user_key(mina.id))  # what a slow request read before the change
+    late = cache.get(f"user:{mina.id}:{COLUMNS_ID}")  # what a slow request read before the change
     mina.display_name = "Mina Renamed"
     db_session.commit()
-    cache.set(user_key(mina.id), late)  # ...and stored after it
+    cache.set(f"user:{mina.id}:{COLUMNS_ID}", late)  # ...and stored after it
     assert "Mina Renamed" in client.get("/me/bookings/").get_data(as_text=True)

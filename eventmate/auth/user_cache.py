@@ -15,54 +15,44 @@ hear of a change made by another process (config.py turns it off there).
 from __future__ import annotations
 
 import logging
+import zlib
 
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 
-from eventmate.extensions import cache, db
+from eventmate.caching import bump, cached, user_token
+from eventmate.extensions import db
 from eventmate.models import User
-from eventmate.pagecache.versions import bump
 
 CACHED_COLUMNS = ("id", "email", "display_name", "is_host", "is_admin", "is_active", "created_at")
+# In the key: a snapshot cached by code with other columns is never read as these.
+COLUMNS_ID = zlib.crc32(",".join(CACHED_COLUMNS).encode())
 CHANGED = "eventmate_changed_users"  # session.info key: ids written in this transaction
 
 log = logging.getLogger(__name__)
 
 
-def user_key(user_id: int) -> str:
-    return f"user:{user_id}"
-
-
-def version_key(user_id: int) -> str:
-    return f"user-version:{user_id}"
-
-
 def load(user_id: int) -> User | None:
-    """The user, from a snapshot stored under the user's current version token, or from the
-    database. A write bumps the token: a snapshot read from the database before the write but
-    stored after it carries the old token, and is never served."""
+    """The user, from a snapshot of its columns cached under its token, or from the
+    database."""
     seconds = current_app.config["USER_CACHE_SECONDS"]
     if not seconds:
         return db.session.get(User, user_id)
-    snapshot, version = cache.get_many(user_key(user_id), version_key(user_id))
-    if snapshot is not None and snapshot.get("version") == version:
-        user = _attached(snapshot["columns"])
-        if user is not None:
-            return user
-    user = db.session.get(User, user_id)
-    if user is not None:
-        columns = {name: getattr(user, name) for name in CACHED_COLUMNS}
-        cache.set(user_key(user_id), {"version": version, "columns": columns}, timeout=seconds)
-    return user
 
+    def snapshot() -> tuple | None:
+        user = db.session.get(User, user_id)
+        return None if user is None else tuple(getattr(user, name) for name in CACHED_COLUMNS)
 
-def _attached(columns: dict) -> User | None:
-    try:
-        user = User(**columns)
-    except TypeError:  # a snapshot from before a schema change
+    columns = cached(
+        "user", f"user:{user_id}:{COLUMNS_ID}", [user_token(user_id)], snapshot, seconds
+    )
+    if columns is None:
         return None
-    make_transient_to_detached(user)  # a known row, not a new one
+    # The cached member is attached to this request's session without a query (a known row,
+    # not a new one; if the miss just loaded it, merge returns that same object).
+    user = User(**dict(zip(CACHED_COLUMNS, columns, strict=True)))
+    make_transient_to_detached(user)
     return db.session.merge(user, load=False)
 
 
@@ -94,6 +84,6 @@ def _forget(user_ids: set[int]) -> None:
         return
     for user_id in user_ids:
         try:
-            bump(version_key(user_id))
+            bump(user_token(user_id))
         except Exception:
             log.warning("could not drop the cached user %s", user_id, exc_info=True)

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from eventmate.caching import invalidate_event
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
 from eventmate.monitoring.metrics import BOOKINGS_CREATED, SEATS_BOOKED
-from eventmate.pagecache import invalidate_event
 
 # No 0/O, 1/I/L: references are read aloud and typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from eventmate.caching import invalidate_event
 from eventmate.extensions import cache
-from eventmate.pagecache import invalidate_event
 
 cache_cli = AppGroup("cache", help="The cache (pages, home page aggregates).")
 

@@ -5,6 +5,7 @@ import time
 import click
 from flask.cli import AppGroup
 
+from eventmate.caching import invalidate_cities
 from eventmate.seed import bulk, demo
 
 seed_cli = AppGroup("seed", help="Load demo or load-test data.")
@@ -21,6 +22,7 @@ def demo_command(if_empty: bool, seed: int):
             return
         raise click.ClickException("The database already has events; demo data needs an empty one.")
     counts = demo.seed_demo(seed=seed)
+    invalidate_cities()  # and the listings
     click.echo("Loaded demo data: " + ", ".join(f"{n} {name}" for name, n in counts.items()) + ".")
 
 
@@ -39,6 +41,7 @@ def bulk_command(events: int, seed: int):
             counts = bulk.seed_bulk(plan, advance=bar.update)
     except bulk.DatabaseNotEmpty as error:
         raise click.ClickException(f"{error}.") from None
+    invalidate_cities()  # and the listings
     click.echo("Analyzing tables…")
     bulk.analyze()
     elapsed = time.perf_counter() - started

@@ -6,14 +6,14 @@ requests and processes, and nothing can attach them to a session or expire them.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 from sqlalchemy import Select, select
 
-from eventmate.extensions import cache, db
+from eventmate.caching import CITIES, cached
+from eventmate.extensions import db
 from eventmate.models import City
 from eventmate.models.places import zone_named
 
@@ -33,6 +33,7 @@ class CityInfo:
         return zone_named(self.timezone)
 
 
+CITIES_CACHE_SECONDS = 3600
 CITY_COLUMNS = (City.id, City.slug, City.name, City.country, City.timezone)
 
 
@@ -40,32 +41,15 @@ def build_all_cities() -> Select:
     return select(*CITY_COLUMNS).order_by(City.name)
 
 
-# This process's copy of the cached city list, as (version, cities): a version stamp is cheap
-# to read, unpickling 200 cities on every search page was not (~5 ms with ORM objects).
-_local_cities: tuple[str | None, tuple[CityInfo, ...]] = (None, ())
-
-
 def all_cities() -> tuple[CityInfo, ...]:
-    """Every city, alphabetically (1 query when not cached). Cities change rarely.
+    """Every city, alphabetically (1 query when not cached). Cities change rarely (seeding
+    bumps CITIES); each process keeps its copy while the token is unchanged: unpickling 200
+    cities on every search page cost ~5 ms."""
 
-    The cache holds the list with a version stamp; each process reuses its own copy for as
-    long as the cached stamp is unchanged, and clearing the cache forces a reload.
-    """
-    global _local_cities
-    version = cache.get("cities:version")
-    local_version, local_cities = _local_cities
-    if version is not None and version == local_version:
-        return local_cities
-    cached = cache.get("cities:all") if version is not None else None
-    if cached is not None and cached[0] == version:
-        cities = cached[1]
-    else:
-        version = uuid.uuid4().hex
-        cities = tuple(CityInfo(*row) for row in db.session.execute(build_all_cities()))
-        cache.set("cities:all", (version, cities), timeout=300)
-        cache.set("cities:version", version, timeout=300)
-    _local_cities = (version, cities)
-    return cities
+    def load() -> tuple[CityInfo, ...]:
+        return tuple(CityInfo(*row) for row in db.session.execute(build_all_cities()))
+
+    return cached("cities", "cities:all", [CITIES], load, CITIES_CACHE_SECONDS, local=True)
 
 
 # Built once per city list (search pages read both on every request), keyed by the list itself.

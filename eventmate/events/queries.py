@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload
 
+from eventmate.caching import LISTINGS, cached, event_token, listing_tokens
+
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import CITY_COLUMNS, CityInfo
 from eventmate.events.cities import all_cities as all_cities
@@ -22,9 +24,8 @@ from eventmate.events.cities import cities_by_slug as cities_by_slug
 from eventmate.events.cities import city_options as city_options
 from eventmate.events.filters import SearchFilters
 from eventmate.events.text_search import text_match
-from eventmate.extensions import cache, db
+from eventmate.extensions import db
 from eventmate.models import CATEGORIES, City, Event, EventImage, Review
-from eventmate.pagecache.keys import event_version_key, listing_version_keys
 from eventmate.pagination import page_count
 
 
@@ -110,11 +111,12 @@ def build_category_counts(now: datetime) -> Select:
 
 def category_counts(now: datetime, cache_seconds: int) -> list[tuple]:
     """(category, count of upcoming events) for every category, including empty ones."""
-    counts = cache.get("home:category-counts") if cache_seconds else None
-    if counts is None:
-        counts = dict(db.session.execute(build_category_counts(now)).all())
-        if cache_seconds:
-            cache.set("home:category-counts", counts, timeout=cache_seconds)
+
+    def count() -> tuple[tuple[str, int], ...]:
+        rows = db.session.execute(build_category_counts(now))
+        return tuple((category, count) for category, count in rows)
+
+    counts = dict(cached("aggregate", "home:category-counts", [LISTINGS], count, cache_seconds))
     return [(category, counts.get(category.slug, 0)) for category in CATEGORIES]
 
 
@@ -135,16 +137,14 @@ def build_top_cities(now: datetime, limit: int) -> Select:
     return select(*CITY_COLUMNS, upcoming).order_by(upcoming.desc(), City.name).limit(limit)
 
 
-def top_cities(now: datetime, limit: int, cache_seconds: int) -> list[tuple[CityInfo, int]]:
-    """(city, upcoming events) for the cities with most, as plain values (cached as such)."""
-    rows = cache.get("home:top-cities") if cache_seconds else None
-    if rows is None:
-        query = build_top_cities(now, limit)
-        rows = [(CityInfo(*city), upcoming) for *city, upcoming in db.session.execute(query)]
-        rows = [(city, upcoming) for city, upcoming in rows if upcoming]
-        if cache_seconds:
-            cache.set("home:top-cities", rows, timeout=cache_seconds)
-    return rows
+def top_cities(now: datetime, limit: int, cache_seconds: int) -> tuple[tuple[CityInfo, int], ...]:
+    """(city, upcoming events) for the cities with most, as plain values."""
+
+    def count() -> tuple[tuple[CityInfo, int], ...]:
+        rows = db.session.execute(build_top_cities(now, limit))
+        return tuple((CityInfo(*city), upcoming) for *city, upcoming in rows if upcoming)
+
+    return cached("aggregate", "home:top-cities", [LISTINGS], count, cache_seconds)
 
 
 # --- search: budget 3 queries (cities, count, page) -----------------------------------------
@@ -200,19 +200,16 @@ def build_search_page(
 
 
 def search_total(filters: SearchFilters, now: datetime, cache_seconds: int = 0) -> int:
-    """Matches of the filters. Every page and sort order of a search shares one count, and
-    broad counts are the slow part (all upcoming events: 9 ms on the 100k-event data set), so
-    it is kept for `cache_seconds`, and dropped at once when listings change (the page
-    cache's version token)."""
-    if not cache_seconds:
-        return db.session.scalar(build_search_count(filters, now))
+    """Matches of the filters. Every visitor, page and sort order of a search shares one
+    count, and broad counts are the slow part (all upcoming events: 9 ms on the 100k-event
+    data set), so it is cached per filter set, under the listings' tokens."""
     key = "search-count:" + urlencode(sorted(filters.params(page="", sort="").items()))
-    cached, *versions = cache.get_many(key, *listing_version_keys(bool(filters.q)))
-    if cached is not None and cached[0] == versions:
-        return cached[1]
-    total = db.session.scalar(build_search_count(filters, now))
-    cache.set(key, (versions, total), timeout=cache_seconds)
-    return total
+    tokens = listing_tokens(bool(filters.q))
+
+    def count() -> int:
+        return db.session.scalar(build_search_count(filters, now))
+
+    return cached("aggregate", key, tokens, count, cache_seconds)
 
 
 def search_events(
@@ -255,7 +252,7 @@ def _ordering(sort: str, rank) -> list:
 # --- detail: budget 3 queries (event with its images, rating summary, review page) ----------
 
 
-@dataclass
+@dataclass(frozen=True)
 class RatingSummary:
     average: float | None
     count: int
@@ -280,23 +277,16 @@ def build_rating_summary(event_id: int) -> Select:
     return select(func.avg(Review.rating), func.count(Review.id)).where(Review.event_id == event_id)
 
 
-def rating_summary_key(event_id: int) -> str:
-    return f"rating:{event_id}"
-
-
 def rating_summary(event_id: int, slug: str, cache_seconds: int = 0) -> RatingSummary:
-    """Shared by every visitor of the event, kept under the event's version token: a review
-    bumps it, so a summary computed before the review but stored after it is never served."""
-    if not cache_seconds:
-        return _rating_from_database(event_id)
-    cached, version = cache.get_many(rating_summary_key(event_id), event_version_key(slug))
-    if cached is not None and cached[0] == version:
-        return RatingSummary(*cached[1:])
-    summary = _rating_from_database(event_id)
-    cache.set(
-        rating_summary_key(event_id), (version, summary.average, summary.count), cache_seconds
+    """Shared by every visitor of the event, cached under the event's token (a review bumps
+    it)."""
+    return cached(
+        "aggregate",
+        f"rating:{event_id}",
+        [event_token(slug)],
+        lambda: _rating_from_database(event_id),
+        cache_seconds,
     )
-    return summary
 
 
 def _rating_from_database(event_id: int) -> RatingSummary:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
-from flask import abort, current_app, g, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,25 +15,20 @@ from eventmate.events import bp, queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
 from eventmate.pagecache.canonical import canonical_redirect, canonical_url, not_canonical
-from eventmate.pagecache.keys import CHANGES_AT
-from eventmate.pagecache.members import (
-    capturing_shared_page,
-    keep_for_personal_parts,
-    shared_for_members,
-)
+from eventmate.pagecache.pages import SharedPage, shared_page
 from eventmate.pagination import page_count, page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 
 
 @bp.get("/events/")
-@shared_for_members()
+@shared_page()
 def search():
     return _render_search(request.args)
 
 
 @bp.get("/cities/<slug:slug>/")
-@shared_for_members()
+@shared_page()
 def city(slug: str):
     cities = queries.cities_by_slug()
     if slug not in cities:
@@ -42,7 +37,7 @@ def city(slug: str):
 
 
 @bp.get("/categories/<slug:slug>/")
-@shared_for_members()
+@shared_page()
 def category(slug: str):
     if slug not in CATEGORY_BY_SLUG:
         abort(404)
@@ -51,29 +46,28 @@ def category(slug: str):
     )
 
 
-def _personal_context(event) -> dict:
-    """The event page's personal parts: the booking form and the member's own review."""
-    return {"booking_form": _booking_form(), **_review_context(event)}
+@dataclass(frozen=True)
+class EventFacts:
+    """What an event page's personal parts (the booking form, the member's own review) read."""
+
+    id: int
+    slug: str
+    starts_at: datetime
+    max_per_booking: int
+    seats_left: int
 
 
-def _kept_facts(event) -> dict:
-    """What the personal parts read of the event, kept with a member's cached skeleton."""
+def _personal_context(facts: EventFacts) -> dict:
     return {
-        "id": event.id,
-        "slug": event.slug,
-        "starts_at": event.starts_at,
-        "max_per_booking": event.max_per_booking,
-        "seats_left": event.seats_left,
+        "event_facts": facts,
+        "event_slug": facts.slug,
+        "booking_form": _booking_form(),
+        **_review_context(facts),
     }
 
 
-def _personal_context_from_facts(facts: dict | None) -> dict:
-    event = SimpleNamespace(**facts)
-    return {"event": event, **_personal_context(event)}
-
-
 @bp.get("/events/<slug:slug>/")
-@shared_for_members(parts=("booking", "your_review"), context=_personal_context_from_facts)
+@shared_page(parts=("booking", "your_review"), context=_personal_context)
 def detail(slug: str):
     event = queries.active_event_by_slug(slug)
     if event is None:
@@ -87,13 +81,7 @@ def detail(slug: str):
     if elsewhere is not None:
         return elsewhere
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
-    setattr(g, CHANGES_AT, event.starts_at)  # bookable until then: no cached copy outlives it
-    if capturing_shared_page():
-        keep_for_personal_parts(_kept_facts(event))
-        personal = {}
-    else:
-        personal = _personal_context(event)
-    return render_template(
+    html = render_template(
         "events/detail.html",
         rating=rating,
         reviews=reviews,
@@ -102,15 +90,19 @@ def detail(slug: str):
         review_page_url=lambda n: canonical_url({"reviews": str(n)} if n > 1 else {}),
         now=datetime.now(UTC),
         event=event,
-        **personal,
     )
+    facts = EventFacts(
+        event.id, event.slug, event.starts_at, event.max_per_booking, event.seats_left
+    )
+    # Bookable until it starts: no cached copy outlives that.
+    return SharedPage(html, facts, changes_at=event.starts_at)
 
 
-def _review_context(event) -> dict:
+def _review_context(facts: EventFacts) -> dict:
     """The member's own review and the forms to write, edit or delete it, when allowed."""
     if not current_user.is_authenticated:
         return {"review_standing": None}
-    standing = review_standing(current_user, event)
+    standing = review_standing(current_user, facts)
     own = standing.own_review
     review_form = ReviewForm(
         formdata=None, rating=str(own.rating) if own else None, body=own.body if own else ""
@@ -163,7 +155,7 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
     if results.page != asked_for:  # past the last page: the last is shown, never stored
         not_canonical()
 
-    return render_template(
+    html = render_template(
         "events/search.html",
         search_url=search_url,
         page_url=lambda number: search_url(page=number),
@@ -176,6 +168,7 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
         landing_city=landing_city,
         landing_category=landing_category,
     )
+    return SharedPage(html)
 
 
 def _parse_filters(args, cities, now, max_length):

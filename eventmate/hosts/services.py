@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from eventmate.auth.services import AccountError, user_by_email
+from eventmate.caching import invalidate_event, invalidate_listings, invalidate_text_searches
 from eventmate.extensions import db
 from eventmate.hosts.forms import EventForm
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User, normalise_email
-from eventmate.pagecache import invalidate_event, invalidate_listings, invalidate_text_searches
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 

@@ -10,13 +10,14 @@ from eventmate.events import queries
 from eventmate.main import bp
 from eventmate.models import CATEGORIES
 from eventmate.pagecache.canonical import canonical_redirect
-from eventmate.pagecache.members import shared_for_members
+from eventmate.pagecache.pages import SharedPage, shared_page
+from eventmate.pagination import page_count
 
 SITEMAP_EVENTS_PER_FILE = 10_000
 
 
 @bp.get("/")
-@shared_for_members()
+@shared_page()
 def home():
     elsewhere = canonical_redirect({})  # `/?utm_source=…` is the home page: one cached copy
     if elsewhere is not None:
@@ -24,12 +25,13 @@ def home():
     config = current_app.config
     now = datetime.now(UTC)
     cache_seconds = config["AGGREGATE_CACHE_SECONDS"]
-    return render_template(
+    html = render_template(
         "main/home.html",
         upcoming=queries.upcoming_events(now, config["HOME_UPCOMING_LIMIT"]),
         category_counts=queries.category_counts(now, cache_seconds),
         top_cities=queries.top_cities(now, config["HOME_TOP_CITIES"], cache_seconds),
     )
+    return SharedPage(html)
 
 
 @bp.get("/robots.txt")
@@ -47,7 +49,8 @@ def robots():
 def sitemap_index():
     """A sitemap index: one file of site pages, then event files of 10,000 URLs each."""
     now = datetime.now(UTC)
-    files = -(-queries.count_upcoming(now) // SITEMAP_EVENTS_PER_FILE)
+    upcoming = queries.count_upcoming(now)
+    files = page_count(upcoming, SITEMAP_EVENTS_PER_FILE) if upcoming else 0
     body = render_template("main/sitemap_index.xml", event_files=range(1, files + 1), now=now)
     return Response(body, mimetype="application/xml")
 

@@ -11,26 +11,7 @@ from datetime import datetime
 CACHEABLE = frozenset(
     {"main.home", "events.search", "events.city", "events.category", "events.detail"}
 )
-LISTINGS_VERSION = "page-version:listings"  # what cards show, and which events are listed
-TEXT_SEARCH_VERSION = "page-version:text-search"  # also what a text search matches
 CHANGES_AT = "page_changes_at"  # g attribute: when a page will change by itself
-
-
-def event_version_key(slug: str) -> str:
-    return f"page-version:event:{slug}"
-
-
-def listing_version_keys(text_search: bool) -> list[str]:
-    return [LISTINGS_VERSION, TEXT_SEARCH_VERSION] if text_search else [LISTINGS_VERSION]
-
-
-def version_keys(endpoint: str, view_args: Mapping, args: Mapping[str, str]) -> list[str]:
-    """The tokens a page is rendered under. An event page shows only its own event (and its
-    reviews): its token alone. A listing changes with any listed event; a text search also
-    when a description changes (it is searched, not shown)."""
-    if endpoint == "events.detail":
-        return [event_version_key(view_args["slug"])]
-    return listing_version_keys(bool(args.get("q", "").strip()))
 
 
 def entry_seconds(config: Mapping, endpoint: str, changes_at: datetime | None, now) -> int:

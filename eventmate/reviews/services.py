@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
 
+from eventmate.caching import invalidate_event
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, Review, User
-from eventmate.pagecache import invalidate_event
 
 MAX_REVIEW_LENGTH = 2000
 
