@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from flask import g, has_app_context
+
 from eventmate.extensions import cache
 from eventmate.monitoring.metrics import CACHE_LOOKUPS
 from eventmate.pagecache import edge
@@ -160,14 +162,22 @@ def _store(key: str, versions: tuple | None, value: Any, seconds: int) -> None:
 
 # This process's copies of `local` values: key -> (token values, value).
 _local: dict[str, tuple[tuple, Any]] = {}
+LOCAL_CHECKED = "caching_local_checked"  # g attribute: copies found current in this request
 
 
 def _local_value(key: str, tokens: Sequence[str]) -> tuple[Any] | None:
+    """This process's copy, if its tokens are current: read once per request (the city list
+    is asked for several times by one search page)."""
     kept = _local.get(key)
     if kept is None:
         return None
-    versions = tuple(cache.get_many(*tokens))
-    return (kept[1],) if None not in versions and versions == kept[0] else None
+    checked = g.setdefault(LOCAL_CHECKED, {}) if has_app_context() else {}
+    if checked.get(key) is not kept:
+        versions = tuple(cache.get_many(*tokens))
+        if None in versions or versions != kept[0]:
+            return None
+        checked[key] = kept
+    return (kept[1],)
 
 
 _flights: dict[tuple, threading.Event] = {}

@@ -125,7 +125,9 @@ def search_path(rng: random.Random, sample: Sample, always_query: bool = False) 
     if rng.random() < 0.3:
         params["when"] = rng.choice(sample.when)
     if rng.random() < 0.2:
-        params["sort"] = rng.choice(SORTS)
+        sort = rng.choice(SORTS)
+        if sort != "date" or "q" in params:  # the default order is left out, as the site does
+            params["sort"] = sort
     if rng.random() < 0.15:
         params["page"] = rng.choice((2, 2, 3, 4))
     return "/events/" + ("?" + urllib.parse.urlencode(params) if params else "")

@@ -195,9 +195,8 @@ def cases(now: datetime, values: dict, config: dict) -> list[tuple[str, Callable
         found.append((f"{name}: page", execute(q.build_search_page(filters, now, page, per_page))))
     reviewed = values["reviewed_id"]
     found += [
-        ("detail: event by slug + images", execute(q.build_event_by_slug(values["upcoming_slug"]))),
-        ("detail: past event + images", execute(q.build_event_by_slug(values["reviewed_slug"]))),
-        ("detail: rating summary", execute(q.build_rating_summary(reviewed))),
+        ("detail: event, images, rating", execute(q.build_event_page(values["upcoming_slug"]))),
+        ("detail: past event, reviewed", execute(q.build_event_page(values["reviewed_slug"]))),
         ("detail: reviews page 1", execute(q.build_reviews_page(reviewed, 1, reviews_per_page))),
         ("detail: reviews page 2", execute(q.build_reviews_page(reviewed, 2, reviews_per_page))),
         ("sitemap: count upcoming", execute(q.build_count_upcoming(now))),

@@ -50,13 +50,30 @@ def test_a_token_that_went_missing_never_matches_what_was_stored_before(app, db_
 
 
 def test_a_value_kept_in_the_process_follows_its_token(app, db_session):
-    compute, _calls = counting([("a",), ("b",), ("c",)])
-    first = caching.cached("test", "test:local", [TOKEN], compute, 60, local=True)
-    assert caching.cached("test", "test:local", [TOKEN], compute, 60, local=True) is first
+    compute, calls = counting([("a",), ("b",), ("c",)])
+
+    def in_a_request():
+        with app.app_context():  # a request's own g
+            return caching.cached("test", "test:local", [TOKEN], compute, 60, local=True)
+
+    first = in_a_request()
+    assert in_a_request() is first
     caching.bump(TOKEN)
-    assert caching.cached("test", "test:local", [TOKEN], compute, 60, local=True) == ("b",)
+    assert in_a_request() == ("b",)
     cache.clear()  # `flask cache clear`: the process's copy goes too
-    assert caching.cached("test", "test:local", [TOKEN], compute, 60, local=True) == ("c",)
+    assert in_a_request() == ("c",)
+    assert len(calls) == 3
+
+
+def test_a_value_kept_in_the_process_is_checked_once_per_request(app, db_session):
+    compute, calls = counting([("a",), ("b",)])
+    with app.app_context():
+        caching.cached("test", "test:local", [TOKEN], compute, 60, local=True)
+    with app.app_context():
+        caching.cached("test", "test:local", [TOKEN], compute, 60, local=True)  # checked here
+        caching.bump(TOKEN)  # (in another process, say)
+        assert caching.cached("test", "test:local", [TOKEN], compute, 60, local=True) == ("a",)
+    assert len(calls) == 1
 
 
 def test_a_lifetime_of_zero_stores_nothing(app, db_session):

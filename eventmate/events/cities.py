@@ -54,7 +54,7 @@ def all_cities() -> tuple[CityInfo, ...]:
 
 # Built once per city list (search pages read both on every request), keyed by the list itself.
 _by_slug: tuple[tuple[CityInfo, ...] | None, dict[str, CityInfo]] = (None, {})
-_options: tuple[tuple[CityInfo, ...] | None, tuple[tuple[str, str, str], ...]] = (None, ())
+_options: tuple[tuple[CityInfo, ...] | None, dict[str | None, Markup]] = (None, {})
 
 
 def cities_by_slug() -> dict[str, CityInfo]:
@@ -66,20 +66,22 @@ def cities_by_slug() -> dict[str, CityInfo]:
 
 
 def city_options(selected_slug: str | None) -> Markup:
-    """The <option>s of the search form's city menu. 200 cities through a Jinja loop were a
-    tenth of a search page's time (py-spy): each option is escaped once per city list, and a
-    request only joins them, marking its own city."""
+    """The <option>s of the search form's city menu, the selected city marked. 200 cities
+    through a Jinja loop were a tenth of a search page's time (py-spy): each menu is built
+    once per city list and selected city."""
     global _options
     cities = all_cities()
     if _options[0] is not cities:
-        options = tuple(
-            (city.slug, f'<option value="{escape(city.slug)}"', f">{escape(city.name)}</option>")
-            for city in cities
+        _options = (cities, {})
+    menus = _options[1]
+    menu = menus.get(selected_slug)
+    if menu is None:
+        menu = menus[selected_slug] = Markup(
+            "".join(
+                f'<option value="{escape(city.slug)}"'
+                + (" selected" if city.slug == selected_slug else "")
+                + f">{escape(city.name)}</option>"
+                for city in cities
+            )
         )
-        _options = (cities, options)
-    return Markup(
-        "".join(
-            f"{head} selected{tail}" if slug == selected_slug else head + tail
-            for slug, head, tail in _options[1]
-        )
-    )
+    return menu

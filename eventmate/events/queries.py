@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import contains_eager, joinedload, load_only, raiseload
+from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
-from eventmate.caching import LISTINGS, cached, event_token, listing_tokens
+from eventmate.caching import LISTINGS, cached, listing_tokens
 
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import CITY_COLUMNS, CityInfo
@@ -25,16 +27,27 @@ from eventmate.events.cities import city_options as city_options
 from eventmate.events.filters import SearchFilters
 from eventmate.events.text_search import text_match
 from eventmate.extensions import db
-from eventmate.models import CATEGORIES, City, Event, EventImage, Review
+from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG, City, Event, EventImage, Review
 from eventmate.pagination import page_count
 
 
-@dataclass
-class EventCard:
-    """An event as shown in a list: the event (card columns and city loaded) and its cover."""
+class EventCard(NamedTuple):
+    """An event as a list shows it (_macros.html event_card): one row of plain values."""
 
-    event: Event
+    slug: str
+    title: str
+    category: str
+    city_name: str
+    timezone: str
+    starts_at: datetime
+    price: Decimal
+    currency: str
+    seats_left: int
     cover_url: str | None
+
+    @property
+    def category_name(self) -> str:
+        return CATEGORY_BY_SLUG[self.category].name
 
 
 @dataclass
@@ -62,42 +75,39 @@ def cover_url_column():
     )
 
 
-# What a card shows (_macros.html event_card). Descriptions and the host are not on cards:
-# loading them was most of the bytes PostgreSQL sent and psycopg2 parsed for a results page.
-CARD_COLUMNS = (
-    Event.slug, Event.title, Event.category, Event.city_id, Event.starts_at, Event.capacity,
-    Event.seats_booked, Event.price, Event.currency,
-)  # fmt: skip
-
-
-def _event_cards_query() -> Select:
-    return (
-        select(Event, cover_url_column())
-        .join(Event.city)
-        # raiseload: a template reaching for anything else (a column, the host, the images)
-        # fails its test, instead of costing a query per card.
-        .options(
-            contains_eager(Event.city),
-            load_only(*CARD_COLUMNS, raiseload=True),
-            raiseload("*"),
-        )
+def _build_event_cards_query() -> Select:
+    """What a card shows, as columns (no ORM objects: building 20 Events with their cities
+    was most of a results page's Python time). Descriptions and hosts are not on cards."""
+    seats_left = case(
+        (Event.capacity > Event.seats_booked, Event.capacity - Event.seats_booked), else_=0
     )
+    columns = (
+        Event.slug, Event.title, Event.category, City.name, City.timezone,
+        Event.starts_at, Event.price, Event.currency, seats_left, cover_url_column(),
+    )  # fmt: skip
+    return select(*columns).select_from(Event).join(Event.city)
+
+
+# Statements are immutable (each method returns a new one): the parts every query shares are
+# built once, not per request (building them was a tenth of a search page's CPU).
+EVENT_CARDS = _build_event_cards_query()
+LISTED = Event.is_listed
 
 
 def _cards(rows) -> list[EventCard]:
-    return [EventCard(event, cover_url) for event, cover_url in rows]
+    return [EventCard(*row) for row in rows]
 
 
 def upcoming_filter(now: datetime):
     """Listed (Event.is_listed: not hidden, suspended, or its host deactivated) and upcoming."""
-    return and_(Event.is_listed, Event.starts_at >= now)
+    return and_(LISTED, Event.starts_at >= now)
 
 
 # --- home: budget 3 queries (upcoming, category counts, top cities) -------------------------
 
 
 def build_upcoming_events(now: datetime, limit: int) -> Select:
-    query = _event_cards_query().where(upcoming_filter(now)).order_by(Event.starts_at, Event.id)
+    query = EVENT_CARDS.where(upcoming_filter(now)).order_by(Event.starts_at, Event.id)
     return query.limit(limit)
 
 
@@ -155,7 +165,7 @@ def top_cities(now: datetime, limit: int, cache_seconds: int) -> tuple[tuple[Cit
 def _search_conditions(filters: SearchFilters, now: datetime) -> tuple[list, object]:
     """The WHERE conditions for the filters, and the rank expression when there is a `q`."""
     start, end = filters.window(now)
-    conditions = [Event.is_listed, Event.starts_at >= start]
+    conditions = [LISTED, Event.starts_at >= start]
     if end is not None:
         conditions.append(Event.starts_at < end)
     if filters.category:
@@ -195,7 +205,7 @@ def build_search_page(
         .offset((page - 1) * per_page)
         .subquery("page_ids")
     )
-    query = _event_cards_query().join(page_ids, page_ids.c.id == Event.id).order_by(*ordering)
+    query = EVENT_CARDS.join(page_ids, page_ids.c.id == Event.id).order_by(*ordering)
     return query.add_columns(page_ids.c.total) if with_total else query
 
 
@@ -221,7 +231,7 @@ def search_events(
         query = build_search_page(filters, now, filters.page, per_page, with_total=True)
         rows = db.session.execute(query).all()
         if rows:
-            cards = [EventCard(event, cover_url) for event, cover_url, _total in rows]
+            cards = [EventCard(*row[:-1]) for row in rows]
             return SearchResults(cards, rows[0].total, filters.page, per_page)
 
     total = search_total(filters, now, cache_seconds)
@@ -249,7 +259,7 @@ def _ordering(sort: str, rank) -> list:
     return [Event.starts_at, Event.id]
 
 
-# --- detail: budget 3 queries (event with its images, rating summary, review page) ----------
+# --- detail: budget 2 queries (event with its images and rating summary, review page) ------
 
 
 @dataclass(frozen=True)
@@ -263,7 +273,7 @@ def build_event_by_slug(slug: str) -> Select:
     repeating the event; the ORM folds them back into one event."""
     return (
         select(Event)
-        .where(Event.slug == slug, Event.is_listed)
+        .where(Event.slug == slug, LISTED)
         .options(joinedload(Event.city), joinedload(Event.host), joinedload(Event.images))
     )
 
@@ -273,25 +283,27 @@ def active_event_by_slug(slug: str) -> Event | None:
     return events[0] if events else None
 
 
-def build_rating_summary(event_id: int) -> Select:
-    return select(func.avg(Review.rating), func.count(Review.id)).where(Review.event_id == event_id)
-
-
-def rating_summary(event_id: int, slug: str, cache_seconds: int = 0) -> RatingSummary:
-    """Shared by every visitor of the event, cached under the event's token (a review bumps
-    it)."""
-    return cached(
-        "aggregate",
-        f"rating:{event_id}",
-        [event_token(slug)],
-        lambda: _rating_from_database(event_id),
-        cache_seconds,
+def build_event_page(slug) -> Select:
+    """The event (as build_event_by_slug) and its rating summary, in one query."""
+    of_event = (Review.event_id == Event.id,)
+    average = select(func.avg(Review.rating)).where(*of_event).correlate(Event).scalar_subquery()
+    count = select(func.count(Review.id)).where(*of_event).correlate(Event).scalar_subquery()
+    return build_event_by_slug(slug).add_columns(
+        average.label("rating_average"), count.label("rating_count")
     )
 
 
-def _rating_from_database(event_id: int) -> RatingSummary:
-    average, count = db.session.execute(build_rating_summary(event_id)).one()
-    return RatingSummary(float(average) if average is not None else None, count)
+EVENT_PAGE = build_event_page(bindparam("slug"))  # built once, like EVENT_CARDS
+
+
+def event_page(slug: str) -> tuple[Event, RatingSummary] | None:
+    """The listed event and its rating summary, or None. (No cache of its own: the page it
+    is for is cached under the same token.)"""
+    row = db.session.execute(EVENT_PAGE, {"slug": slug}).unique().first()  # every image row
+    if row is None:
+        return None
+    event, average, count = row
+    return event, RatingSummary(float(average) if average is not None else None, count)
 
 
 def build_reviews_page(event_id: int, page: int, per_page: int) -> Select:

@@ -69,12 +69,11 @@ def _personal_context(facts: EventFacts) -> dict:
 @bp.get("/events/<slug:slug>/")
 @shared_page(parts=("booking", "your_review"), context=_personal_context)
 def detail(slug: str):
-    event = queries.active_event_by_slug(slug)
-    if event is None:
+    found = queries.event_page(slug)
+    if found is None:
         abort(404)
+    event, rating = found
     per_page = current_app.config["REVIEWS_PER_PAGE"]
-    aggregate_seconds = current_app.config["AGGREGATE_CACHE_SECONDS"]
-    rating = queries.rating_summary(event.id, event.slug, aggregate_seconds)
     review_pages = page_count(rating.count, per_page)
     review_page = min(page_number(request.args.get("reviews")), review_pages)
     elsewhere = canonical_redirect({"reviews": str(review_page)} if review_page > 1 else {})

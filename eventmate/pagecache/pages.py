@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, render_template, request
+from flask import current_app, g, request
 from markupsafe import Markup
 
 from eventmate.caching import cached, event_token, listing_tokens
@@ -110,6 +110,8 @@ def _seconds(page) -> int:
 
 
 def _filled(page: SharedPage, names: tuple[str, ...], context) -> str:
+    """The page with its personal parts rendered in, from one template context (the context
+    processors run once, not once per part)."""
     html = page.html
     values = None
     for name in names:
@@ -118,5 +120,7 @@ def _filled(page: SharedPage, names: tuple[str, ...], context) -> str:
             continue
         if values is None:
             values = context(page.facts) if context else {}
-        html = html.replace(marker, render_template(f"_personal/{name}.html", **values), 1)
+            current_app.update_template_context(values)
+        part = current_app.jinja_env.get_template(f"_personal/{name}.html").render(values)
+        html = html.replace(marker, part, 1)
     return html
