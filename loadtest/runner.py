@@ -14,7 +14,7 @@ import signal
 import ssl
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from loadtest.wrkrun import run as run_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 SATURATION_POOL = 30_000  # wrk's prepared requests (client IPs) per thread without a pause
+SEARCH_CONNECTIONS = 200  # members' searches at saturation, as their target is stated
 
 
 def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
@@ -142,7 +143,8 @@ def measure_app(
             app.settle()
             wrk["event"] = stack.wrk("event-page", paths["events"], settings, out_dir)
             app.settle()
-            wrk["search"] = stack.wrk("search-member", paths["search"], settings, out_dir, cookie)
+            searching = replace(settings, connections=min(args.connections, SEARCH_CONNECTIONS))
+            wrk["search"] = stack.wrk("search-member", paths["search"], searching, out_dir, cookie)
         if wants(args, "locust"):
             app.settle()
             before = stack.cpu_seconds()

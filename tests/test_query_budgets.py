@@ -7,7 +7,7 @@ import pytest
 from eventmate.extensions import cache
 from tests.factories import make_city, make_event, make_image, make_review, now
 
-BUDGETS = {"home": 4, "search": 3, "detail": 3}
+BUDGETS = {"home": 4, "search": 3, "detail": 2}
 
 
 def fill(rows: int):

@@ -68,5 +68,5 @@ def delete_review(review: Review) -> None:
 
 def _changed(slug: str) -> None:
     """The event's rating and review list are out of date: its version token (which its
-    pages and its cached rating summary are kept under) moves on."""
+    pages are kept under) moves on."""
     invalidate_event(slug)
