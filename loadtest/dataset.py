@@ -165,10 +165,11 @@ def write_paths(sample: Sample, kind: str, path: Path, seed: int, lines: int = 2
 
     mix: the browsing page mix, a quarter of it logged in ("@member", plus /me/bookings/);
     events: anonymous event pages, popular ones more often (as for cities); search: searches
-    with a text query, logged in (the page cache only serves visitors without a session, so
-    these all reach the database); anon: what visitors without a session mostly ask for, the
-    two above anonymously, 60% event pages and 40% searches (a searched text rarely repeats,
-    so the edge has most of those pages made anew)."""
+    with a text query, logged in (the edge never serves a member, and a search rarely
+    repeats, so these are nearly all misses of the app's page cache too); anon: what visitors
+    without a session mostly ask for, the two above anonymously, 60% event pages and 40%
+    searches (a searched text rarely repeats, so the edge has most of those pages made
+    anew)."""
     rng = random.Random(seed)
     kinds, weights = list(PAGE_WEIGHTS), list(PAGE_WEIGHTS.values())
     out = []
