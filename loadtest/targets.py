@@ -56,30 +56,29 @@ def _paced(report: Report, wrk: dict[str, WrkResult]) -> None:
 def _saturation(report: Report, wrk: dict[str, WrkResult]) -> None:
     base, event, search = wrk.get("base"), wrk.get("event"), wrk.get("search")
     if event:
-        row = report.wrk("saturation", event, base)
-        if row.ratio is not None:
-            report.check(
-                f"(3) {event.name} >= {EVENT_RATIO} x baseline",
-                row.ratio >= EVENT_RATIO,
-                f"{row.ratio:.2f} ({event.rps:,.0f} / {base.rps:,.0f} req/s)",
-            )
-        report.check(f"(3) {event.name}: 0 errors", event.errors == 0, _errors(event))
+        _ratio_and_errors(report, event, base, EVENT_RATIO)
     if search:
-        row = report.wrk("saturation", search, base)
-        if row.ratio is not None:
-            report.check(
-                f"(3) {search.name} >= {SEARCH_RATIO} x baseline",
-                row.ratio >= SEARCH_RATIO,
-                f"{row.ratio:.3f} ({search.rps:,.0f} / {base.rps:,.0f} req/s)",
-            )
+        _ratio_and_errors(report, search, base, SEARCH_RATIO)
         report.check(
             f"(3) {search.name} p99 <= {SEARCH_P99_MS} ms",
             search.p99_ms <= SEARCH_P99_MS,
             f"{search.p99_ms:.1f} ms",
         )
-        report.check(f"(3) {search.name}: 0 errors", search.errors == 0, _errors(search))
     if base:
         report.wrk("saturation", base, base)
+
+
+def _ratio_and_errors(
+    report: Report, result: WrkResult, base: WrkResult | None, target: float
+) -> None:
+    row = report.wrk("saturation", result, base)
+    if row.ratio is not None:
+        report.check(
+            f"(3) {result.name} >= {target} x baseline",
+            row.ratio >= target,
+            f"{row.ratio:.3f} ({result.rps:,.0f} / {base.rps:,.0f} req/s)",
+        )
+    report.check(f"(3) {result.name}: 0 errors", result.errors == 0, _errors(result))
 
 
 def _locust(report: Report, rows: list[Row]) -> None:
