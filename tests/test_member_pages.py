@@ -135,3 +135,14 @@ def test_only_the_attendee_gets_a_review_form_on_an_assembled_page(app, client, 
     assert "Delete my review" in mine
     assert "Superb" in theirs
     assert "Update review" not in theirs
+
+
+def test_a_personal_part_missing_a_value_is_an_error_not_a_blank(app):
+    from jinja2 import UndefinedError
+
+    from eventmate.pagecache.pages import personal_parts_environment
+
+    environment = personal_parts_environment(app)
+    with pytest.raises(UndefinedError):
+        environment.from_string("{{ event_facts.seats_left }}").render()
+    assert app.jinja_env.from_string("{{ event_facts }}").render() == ""  # pages stay lenient

@@ -29,6 +29,7 @@ from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request
+from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from eventmate.caching import cached, event_token, listing_tokens
@@ -36,6 +37,7 @@ from eventmate.pagecache.canonical import CANONICAL, is_canonical_request
 from eventmate.pagecache.keys import CHANGES_AT, entry_seconds, page_key
 
 EVERY_PAGE = ("nav", "flashes")  # _shared_page.html's personal parts
+PERSONAL_ENVIRONMENT = "eventmate_personal_parts"  # app.extensions key
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,17 @@ def personal_marker(name: str) -> Markup:
 
 def init_app(app) -> None:
     app.add_template_global(personal_marker)
+
+
+def personal_parts_environment(app) -> Environment:
+    """The app's Jinja environment, but a name the personal parts' context lacks is an error,
+    not an empty string (they are rendered from a page's facts, possibly cached by an older
+    release). A cache of its own: the app's holds templates bound to the lenient one."""
+    environment = app.extensions.get(PERSONAL_ENVIRONMENT)
+    if environment is None:
+        environment = app.jinja_env.overlay(undefined=StrictUndefined, cache_size=50)
+        app.extensions[PERSONAL_ENVIRONMENT] = environment
+    return environment
 
 
 def page_tokens(endpoint: str, view_args: Mapping, args: Mapping[str, str]) -> list[str]:
@@ -121,6 +134,7 @@ def _filled(page: SharedPage, names: tuple[str, ...], context) -> str:
         if values is None:
             values = context(page.facts) if context else {}
             current_app.update_template_context(values)
-        part = current_app.jinja_env.get_template(f"_personal/{name}.html").render(values)
+        template = personal_parts_environment(current_app).get_template(f"_personal/{name}.html")
+        part = template.render(values)
         html = html.replace(marker, part, 1)
     return html
