@@ -3,11 +3,11 @@
 Usage: DATABASE_URL=postgresql://… .venv/bin/python scripts/explain_queries.py [--summary]
 
 Run it against a database seeded with `flask seed bulk`. Each statement comes from the
-`build_*` functions in eventmate/events/queries.py, so it is the SQL the pages send. The
-statement is run once first (warm cache, as on a live site) and captured as the driver sent
-it, bound values included; then it is explained, and timed without EXPLAIN (per-node timing
-makes EXPLAIN ANALYZE slower than the query itself on large scans). Exits 1 if any plan reads
-`events` with a sequential scan; plans that take over SLOW_MS are flagged.
+`build_*` functions in eventmate/events/queries.py and search_queries.py, so it is the SQL the
+pages send. The statement is run once first (warm cache, as on a live site) and captured as
+the driver sent it, bound values included; then it is explained, and timed without EXPLAIN
+(per-node timing makes EXPLAIN ANALYZE slower than the query itself on large scans). Exits 1
+if any plan reads `events` with a sequential scan; plans that take over SLOW_MS are flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy import Select, event, func, select
 
 from eventmate import create_app
 from eventmate.events import queries as q
+from eventmate.events import search_queries as sq
 from eventmate.events.filters import SearchFilters
 from eventmate.extensions import db
 from eventmate.main.routes import SITEMAP_EVENTS_PER_FILE
@@ -182,17 +183,17 @@ def cases(now: datetime, values: dict, config: dict) -> list[tuple[str, Callable
         ("all cities", execute(q.build_all_cities())),
     ]
     for name, filters, page in searches:
-        count = execute(q.build_search_count(filters, now))
+        count = execute(sq.build_search_count(filters, now))
         if filters.q and filters.sort == "relevance":
             # search_events counts in the page query; the count query is its fallback when
             # the page comes back empty.
-            with_total = q.build_search_page(filters, now, page, per_page, with_total=True)
+            with_total = sq.build_search_page(filters, now, page, per_page, with_total=True)
             found.append((f"{name}: page+total", execute(with_total)))
             found.append((f"{name}: count (if empty)", count))
             continue
         if page == 1:  # the count doesn't depend on the page or the sort
             found.append((f"{name}: count", count))
-        found.append((f"{name}: page", execute(q.build_search_page(filters, now, page, per_page))))
+        found.append((f"{name}: page", execute(sq.build_search_page(filters, now, page, per_page))))
     reviewed = values["reviewed_id"]
     found += [
         ("detail: event, images, rating", execute(q.build_event_page(values["upcoming_slug"]))),

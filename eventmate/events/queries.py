@@ -1,4 +1,4 @@
-"""Read-only queries behind the visitor pages.
+"""Read-only queries behind the visitor pages (the search's are in search_queries.py).
 
 Each page function documents its query budget; tests count the statements. Every query is
 built by a `build_*` function and run by the function the routes call, so
@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
-from urllib.parse import urlencode
 
 from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from eventmate.caching import LISTINGS, cached, listing_tokens
+from eventmate.caching import LISTINGS, cached
 
 # The city lookups live in their own module; the routes find them here with the rest.
 from eventmate.events.cities import CITY_COLUMNS, CityInfo
@@ -24,11 +23,8 @@ from eventmate.events.cities import all_cities as all_cities
 from eventmate.events.cities import build_all_cities as build_all_cities
 from eventmate.events.cities import cities_by_slug as cities_by_slug
 from eventmate.events.cities import city_options as city_options
-from eventmate.events.filters import SearchFilters
-from eventmate.events.text_search import text_match
 from eventmate.extensions import db
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG, City, Event, EventImage, Review
-from eventmate.pagination import page_count
 
 
 class EventCard(NamedTuple):
@@ -48,18 +44,6 @@ class EventCard(NamedTuple):
     @property
     def category_name(self) -> str:
         return CATEGORY_BY_SLUG[self.category].name
-
-
-@dataclass
-class SearchResults:
-    cards: list[EventCard]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return page_count(self.total, self.per_page)
 
 
 def cover_url_column():
@@ -94,7 +78,7 @@ EVENT_CARDS = _build_event_cards_query()
 LISTED = Event.is_listed
 
 
-def _cards(rows) -> list[EventCard]:
+def cards(rows) -> list[EventCard]:
     return [EventCard(*row) for row in rows]
 
 
@@ -112,7 +96,7 @@ def build_upcoming_events(now: datetime, limit: int) -> Select:
 
 
 def upcoming_events(now: datetime, limit: int) -> list[EventCard]:
-    return _cards(db.session.execute(build_upcoming_events(now, limit)))
+    return cards(db.session.execute(build_upcoming_events(now, limit)))
 
 
 def build_category_counts(now: datetime) -> Select:
@@ -155,108 +139,6 @@ def top_cities(now: datetime, limit: int, cache_seconds: int) -> tuple[tuple[Cit
         return tuple((CityInfo(*city), upcoming) for *city, upcoming in rows if upcoming)
 
     return cached("aggregate", "home:top-cities", [LISTINGS], count, cache_seconds)
-
-
-# --- search: budget 3 queries (cities, count, page) -----------------------------------------
-# A relevance-ranked text search counts in its page query (2); a page past its end costs one
-# more, while the cities are not cached.
-
-
-def _search_conditions(filters: SearchFilters, now: datetime) -> tuple[list, object]:
-    """The WHERE conditions for the filters, and the rank expression when there is a `q`."""
-    start, end = filters.window(now)
-    conditions = [LISTED, Event.starts_at >= start]
-    if end is not None:
-        conditions.append(Event.starts_at < end)
-    if filters.category:
-        conditions.append(Event.category == filters.category)
-    if filters.city:
-        conditions.append(Event.city_id == filters.city.id)
-
-    rank = None
-    if filters.q:
-        text_condition, rank = text_match(filters.q)
-        conditions.append(text_condition)
-    return conditions, rank
-
-
-def build_search_count(filters: SearchFilters, now: datetime) -> Select:
-    conditions, _rank = _search_conditions(filters, now)
-    return select(func.count()).select_from(Event).where(*conditions)
-
-
-def build_search_page(
-    filters: SearchFilters, now: datetime, page: int, per_page: int, with_total: bool = False
-) -> Select:
-    """One page of cards: the page's ids are chosen first, then only those rows are loaded.
-
-    Sorting thousands of full rows (description, joined city and host) to keep 20 cost up to
-    twice as much as sorting their ids; the ordering is the same, so are the results.
-    `with_total` adds a `total` column: the number of matches, counted in the same pass.
-    """
-    conditions, rank = _search_conditions(filters, now)
-    ordering = _ordering(filters.sort, rank)
-    columns = [Event.id, func.count().over().label("total")] if with_total else [Event.id]
-    page_ids = (
-        select(*columns)
-        .where(*conditions)
-        .order_by(*ordering)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .subquery("page_ids")
-    )
-    query = EVENT_CARDS.join(page_ids, page_ids.c.id == Event.id).order_by(*ordering)
-    return query.add_columns(page_ids.c.total) if with_total else query
-
-
-def search_total(filters: SearchFilters, now: datetime, cache_seconds: int = 0) -> int:
-    """Matches of the filters. Every visitor, page and sort order of a search shares one
-    count, and broad counts are the slow part (all upcoming events: 9 ms on the 100k-event
-    data set), so it is cached per filter set, under the listings' tokens."""
-    key = "search-count:" + urlencode(sorted(filters.params(page="", sort="").items()))
-    tokens = listing_tokens(bool(filters.q))
-
-    def count() -> int:
-        return db.session.scalar(build_search_count(filters, now))
-
-    return cached("aggregate", key, tokens, count, cache_seconds)
-
-
-def search_events(
-    filters: SearchFilters, now: datetime, per_page: int, cache_seconds: int = 0
-) -> SearchResults:
-    if filters.q and filters.sort == "relevance":
-        # Ranking reads every match anyway, so the page query counts them too: one pass over
-        # the matches instead of two. No rows means no matches or a page past the end.
-        query = build_search_page(filters, now, filters.page, per_page, with_total=True)
-        rows = db.session.execute(query).all()
-        if rows:
-            cards = [EventCard(*row[:-1]) for row in rows]
-            return SearchResults(cards, rows[0].total, filters.page, per_page)
-
-    total = search_total(filters, now, cache_seconds)
-    pages = page_count(total, per_page)
-    page = filters.page
-    if page > pages:
-        if total:
-            filters.notices.append(f"There are only {pages} pages of results; showing the last.")
-        page = pages
-    filters.page = page
-    if not total:
-        return SearchResults([], 0, 1, per_page)
-
-    query = build_search_page(filters, now, page, per_page)
-    return SearchResults(_cards(db.session.execute(query)), total, page, per_page)
-
-
-def _ordering(sort: str, rank) -> list:
-    if sort == "relevance" and rank is not None:
-        return [rank.desc(), Event.starts_at, Event.id]
-    if sort == "newest":
-        return [Event.created_at.desc(), Event.id.desc()]
-    if sort == "price":
-        return [Event.price, Event.starts_at, Event.id]
-    return [Event.starts_at, Event.id]
 
 
 # --- detail: budget 2 queries (event with its images and rating summary, review page) ------

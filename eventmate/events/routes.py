@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from eventmate.bookings.forms import BookingForm
 from eventmate.bookings.services import new_request_token
-from eventmate.events import bp, queries
+from eventmate.events import bp, queries, search_queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
 from eventmate.pagecache.canonical import canonical_redirect, canonical_url, not_canonical
@@ -148,7 +148,7 @@ def _render_search(args: MultiDict, landing_city=None, landing_category=None):
         return canonical_url(params(**overrides))
 
     asked_for = filters.page
-    results = queries.search_events(
+    results = search_queries.search_events(
         filters, now, config["EVENTS_PER_PAGE"], config["AGGREGATE_CACHE_SECONDS"]
     )
     if results.page != asked_for:  # past the last page: the last is shown, never stored

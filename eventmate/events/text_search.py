@@ -1,37 +1,49 @@
-"""Free-text matching for the search: full-text search on PostgreSQL, LIKE on SQLite."""
+"""Free-text matching for the search: full-text search on PostgreSQL, LIKE on SQLite.
+
+The condition is built from bound parameters (`term_0`, `term_1`, …) whose values
+`text_terms` gives, so one statement serves every query text of the same shape.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, literal_column, or_
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, literal_column, or_
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
-from eventmate.extensions import db
 from eventmate.models import Event
 
 SEARCH_CONFIG = "english"
 MAX_SQLITE_TERMS = 8
 
 
-def text_match(q: str) -> tuple[ColumnElement[bool], ColumnElement]:
-    """A full-text condition and a rank expression for the current database."""
-    if db.session.get_bind().dialect.name == "postgresql":
+def text_terms(q: str, dialect: str) -> list[str]:
+    """The values of the condition's parameters: PostgreSQL parses the text itself
+    (websearch_to_tsquery); on SQLite each word is a LIKE pattern."""
+    if dialect == "postgresql":
+        return [q]
+    words = [word for word in q.lower().split() if word.strip("\"'-")][:MAX_SQLITE_TERMS]
+    return [
+        "%" + word.strip("\"'").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        for word in words
+    ]
+
+
+def text_match(terms: int, dialect: str) -> tuple[ColumnElement[bool], ColumnElement]:
+    """A full-text condition on `terms` parameters, and a rank expression."""
+    if dialect == "postgresql":
         # `search_vector` is a generated tsvector column with a GIN index (see migrations).
-        tsquery = func.websearch_to_tsquery(literal(SEARCH_CONFIG).cast(REGCONFIG), q)
+        tsquery = func.websearch_to_tsquery(
+            literal(SEARCH_CONFIG).cast(REGCONFIG), bindparam("term_0")
+        )
         vector = literal_column("events.search_vector")
         return vector.op("@@")(tsquery), func.ts_rank_cd(vector, tsquery)
-    return _sqlite_text_match(q)
+    return _sqlite_text_match(terms)
 
 
-def _sqlite_text_match(q: str) -> tuple[ColumnElement[bool], ColumnElement]:
+def _sqlite_text_match(terms: int) -> tuple[ColumnElement[bool], ColumnElement]:
     """SQLite: every word must appear in the title or description; title hits rank higher."""
-    terms = [term for term in q.lower().split() if term.strip("\"'-")][:MAX_SQLITE_TERMS]
     conditions, title_hits = [], []
-    for term in terms:
-        pattern = (
-            "%"
-            + term.strip("\"'").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            + "%"
-        )
+    for n in range(terms):
+        pattern = bindparam(f"term_{n}")
         in_title = Event.title.ilike(pattern, escape="\\")
         conditions.append(or_(in_title, Event.description.ilike(pattern, escape="\\")))
         title_hits.append(case((in_title, 1), else_=0))
