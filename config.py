@@ -302,13 +302,16 @@ class TestConfig(Config):
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]
         settings = super().settings_from_env(test_env, instance_path)
-        settings["CACHE_KEY_PREFIX"] = f"em-test-{os.getpid()}:cache:"
+        # One namespace per test run in the shared Redis; a test's server passes its own to all
+        # its worker processes (TEST_KEY_PREFIX), which must share one cache.
+        prefix = environ.get("TEST_KEY_PREFIX") or f"em-test-{os.getpid()}"
+        settings["CACHE_KEY_PREFIX"] = f"{prefix}:cache:"
         # Limits are off for the suite (it is one busy client); the limit tests switch them on
         # in a server process of their own.
         settings["RATELIMIT_ENABLED"] = environ.get("TEST_RATELIMIT_ENABLED") == "1"
         if environ.get("TEST_PAGE_CACHE_SECONDS"):
             settings["PAGE_CACHE_SECONDS"] = int(environ["TEST_PAGE_CACHE_SECONDS"])
-        settings["RATELIMIT_KEY_PREFIX"] = f"em-test-{os.getpid()}:limits"
+        settings["RATELIMIT_KEY_PREFIX"] = f"{prefix}:limits"
         return settings
 
 

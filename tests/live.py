@@ -48,6 +48,8 @@ def gunicorn_process(
         "GUNICORN_WORKER_CLASS": "gthread",
         "GUNICORN_PRELOAD": "0",  # each worker loads the app (production_server preloads)
         "GUNICORN_ACCESS_LOG": "",
+        # Its workers share one cache and one set of rate-limit counters, as in production.
+        "TEST_KEY_PREFIX": f"em-test-{os.getpid()}-{port}",
         **(extra_env or {}),
     }
     command = [

@@ -46,6 +46,11 @@ def is_canonical_request() -> bool:
     return g.get(CANONICAL, not request.query_string)
 
 
+def served_canonical() -> None:
+    """For a page served from a cache, which holds only canonical requests' pages."""
+    setattr(g, CANONICAL, True)
+
+
 def not_canonical() -> None:
     """For a view that finds, after deciding, that the page isn't the one asked for (a page
     number past the last): render it, store it nowhere."""

@@ -33,7 +33,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from eventmate.caching import cached, event_token, listing_tokens
-from eventmate.pagecache.canonical import CANONICAL, is_canonical_request
+from eventmate.pagecache.canonical import is_canonical_request, served_canonical
 from eventmate.pagecache.keys import CHANGES_AT, entry_seconds, page_key
 
 EVERY_PAGE = ("nav", "flashes")  # _shared_page.html's personal parts
@@ -98,8 +98,8 @@ def shared_page(parts: tuple[str, ...] = (), context: Callable[[Any], dict] | No
             page = cached("page", key, tokens, render, seconds)
             if not isinstance(page, SharedPage):
                 return page
-            if not rendered:  # from the cache, which holds only canonical requests' pages
-                setattr(g, CANONICAL, True)
+            if not rendered:
+                served_canonical()
             setattr(g, CHANGES_AT, page.changes_at)  # for the edge's headers (edge.py)
             return _filled(page, names, context)
 
