@@ -151,6 +151,19 @@ class Config:
     # Static files under their plain names (hashed names are immutable for a year).
     STATIC_FILE_MAX_AGE = 3600
 
+    # Email (eventmate/notifications). A pending message is handed to a worker again after
+    # this long (Redis was down, a worker died mid-send); after this many tries it is failed.
+    OUTBOX_RETRY_SECONDS = 60
+    OUTBOX_MAX_ATTEMPTS = 10
+    OUTBOX_BATCH_SIZE = 50  # messages per task (an event's attendees are told in batches)
+    EMAIL_VERIFY_SECONDS = 3 * 24 * 3600
+    PASSWORD_RESET_SECONDS = 3600
+    PASSWORD_RESET_LIMIT_PER_IP = "10 per hour"
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = "3 per hour"
+    VERIFY_RESEND_LIMIT = "3 per hour"
+    REMINDER_HOURS_BEFORE = 24
+    WAITLIST_HOLD_MINUTES = 30
+
     @classmethod
     def settings_from_env(cls, environ: Mapping[str, str], instance_path: str) -> dict:
         """Resolve everything that comes from the environment or the instance folder."""
@@ -186,6 +199,8 @@ class Config:
         # Host names the site is served under, whose cached pages are purged; the host a
         # change was made through is purged too.
         settings["SITE_HOSTS"] = [host.lower() for host in _listed(environ.get("SITE_HOSTS", ""))]
+        settings.update(cls.mail_settings(environ, instance_path, settings["SITE_HOSTS"]))
+        settings["CELERY"] = cls.celery_settings(environ, settings, instance_path, prefix)
         if "RATELIMIT_APPLICATION" in environ:  # empty: the edge limits requests per IP instead
             settings["RATELIMIT_APPLICATION"] = environ["RATELIMIT_APPLICATION"]
         if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -242,6 +257,46 @@ class Config:
         }
 
     @staticmethod
+    def mail_settings(environ: Mapping[str, str], instance_path: str, hosts: list[str]) -> dict:
+        """MAIL_URL: smtp://user:pass@host:port (add ?starttls=true for STARTTLS), smtps://…
+        (TLS from the first byte), or file:///folder (each message an .eml file there). Unset,
+        messages are written to instance/outbox/, where a newcomer can open them. SITE_URL is
+        the address links in emails point to."""
+        site = environ.get("SITE_URL") or (f"https://{hosts[0]}" if hosts else "")
+        outbox = os.path.join(instance_path, "outbox")
+        return {
+            "MAIL_URL": environ.get("MAIL_URL") or f"file://{outbox}",
+            "MAIL_FROM": environ.get("MAIL_FROM", "EventMate <no-reply@eventmate.invalid>"),
+            "SITE_URL": (site or "http://127.0.0.1:5000").rstrip("/"),
+        }
+
+    @staticmethod
+    def celery_settings(
+        environ: Mapping[str, str], settings: dict, instance_path: str, prefix: str
+    ) -> dict:
+        """Celery (eventmate/jobs.py). The broker is Redis's non-evicting database (the
+        sessions'), unless CELERY_BROKER_URL names another; with no Redis at all, tasks run in
+        the process that queues them (eager), and nothing needs a worker."""
+        broker = environ.get("CELERY_BROKER_URL") or settings["SESSION_REDIS_URL"]
+        return {
+            "broker_url": broker or "memory://",
+            "task_always_eager": not broker,
+            "task_ignore_result": True,  # no result backend: the outbox row is the result
+            # Acknowledged after the task ran: a worker killed mid-send leaves it queued.
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "broker_connection_retry_on_startup": True,
+            # Several deployments (and test runs) can share one Redis.
+            "broker_transport_options": {
+                "global_keyprefix": f"{prefix}celery:",
+                "visibility_timeout": 600,
+            },
+            "beat_schedule_filename": os.path.join(instance_path, "celerybeat-schedule"),
+            "worker_hijack_root_logger": False,
+        }
+
+    @staticmethod
     def instance_secret(instance_path: str) -> str:
         """A random key kept in the instance folder, so a newcomer never needs to invent one."""
         path = Path(instance_path) / "secret_key"
@@ -274,6 +329,11 @@ class ProductionConfig(Config):
                 "characters in production. Make one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if not environ.get("MAIL_URL"):
+            raise ConfigError(
+                "MAIL_URL must say how email is sent in production: smtp://user:pass@host:587"
+                "?starttls=true, smtps://user:pass@host:465, or file:///folder to keep it."
+            )
         settings = super().settings_from_env(environ, instance_path)
         if not settings["SITE_HOSTS"]:
             raise ConfigError(
@@ -297,7 +357,8 @@ class TestConfig(Config):
             "SECRET_KEY": "test-secret-key-not-for-production-use",
         }
         passed = ("REDIS_URL", "SESSION_REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS",
-                  "EDGE_PURGE_URLS", "SITE_HOSTS")  # fmt: skip
+                  "EDGE_PURGE_URLS", "SITE_HOSTS", "MAIL_URL", "SITE_URL",
+                  "CELERY_BROKER_URL")  # fmt: skip
         for name in passed:
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]
@@ -312,6 +373,14 @@ class TestConfig(Config):
         if environ.get("TEST_PAGE_CACHE_SECONDS"):
             settings["PAGE_CACHE_SECONDS"] = int(environ["TEST_PAGE_CACHE_SECONDS"])
         settings["RATELIMIT_KEY_PREFIX"] = f"{prefix}:limits"
+        celery = settings["CELERY"]
+        celery["broker_transport_options"]["global_keyprefix"] = f"{prefix}:celery:"
+        if not environ.get("TEST_CELERY_BROKER_URL"):
+            # In-process unless a test runs a real worker (tests/workers.py) and says so.
+            celery.update(broker_url="memory://", task_always_eager=True)
+        # A test's worker and the suite share one queue of their own; the sweep's delay is short
+        # enough to watch it happen.
+        settings["OUTBOX_RETRY_SECONDS"] = int(environ.get("TEST_OUTBOX_RETRY_SECONDS", "60"))
         return settings
 
 

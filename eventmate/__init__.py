@@ -48,7 +48,7 @@ def create_private_sqlite_file(url: str) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from eventmate import assets, monitoring, pagecache, security
+    from eventmate import assets, jobs, monitoring, pagecache, security
     from eventmate.auth.sessions import init_login_manager
     from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     pagecache.init_app(app)
     security.init_app(app)
     assets.init_app(app)
+    jobs.init_app(app)
 
 
 def register_middleware(app: Flask) -> None:
@@ -128,10 +129,11 @@ def register_error_handlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from flask_static_digest.cli import digest as digest_cli  # `flask digest compile|clean`
 
-    from eventmate.cli import bookings_cli, cache_cli, events_cli, seed_cli, users_cli
+    from eventmate.cli import bookings_cli, cache_cli, events_cli, jobs_cli, seed_cli, users_cli
 
     # (The load test's accounts are made by loadtest/accounts.py, not by the app.)
-    for group in (users_cli, events_cli, bookings_cli, seed_cli, cache_cli, digest_cli):
+    groups = (users_cli, events_cli, bookings_cli, seed_cli, cache_cli, jobs_cli, digest_cli)
+    for group in groups:
         app.cli.add_command(group)
 
 

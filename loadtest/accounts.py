@@ -73,6 +73,7 @@ def ensure_accounts(
                     is_host=is_host,
                     is_admin=False,
                     is_active=True,
+                    email_verified_at=datetime.now(UTC),
                 )
             )
             created += 1

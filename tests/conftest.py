@@ -283,3 +283,24 @@ def host(db_session, login):
     db_session.commit()
     login(user)
     return user
+
+
+@pytest.fixture
+def queued_not_sent(app):
+    """Tasks go to a broker (kombu's in-memory one) instead of running in the request, as in
+    production: what a request itself costs, without the worker's part."""
+    celery = app.extensions["celery"]
+    celery.conf.task_always_eager = False
+    try:
+        yield celery
+    finally:
+        celery.conf.task_always_eager = True
+
+
+@pytest.fixture
+def outbox(app, db_session):
+    """The emails sent during the test (tests/mail.py), starting empty."""
+    from tests import mail
+
+    mail.clear_outbox(app)
+    return lambda: mail.sent_emails(app)

@@ -37,6 +37,7 @@ def make_user(**fields) -> User:
         "email": f"user{n}@example.com",
         "display_name": f"User {n}",
         "password_hash": "not-a-real-hash",
+        "email_verified_at": now(),  # a member who followed the emailed link
     }
     values.update(fields)
     user = User(**values)

@@ -70,6 +70,7 @@ def test_sessions_need_their_own_url_when_it_cant_be_derived(tmp_path, redis_url
 def test_production_refuses_to_start_without_its_host_names(tmp_path, monkeypatch):
     monkeypatch.setenv("EVENTMATE_CONFIG", "production")
     monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:2525")
     monkeypatch.delenv("SITE_HOSTS", raising=False)
     with pytest.raises(ConfigError, match="SITE_HOSTS"):
         create_app(instance_path=str(tmp_path))
@@ -77,6 +78,7 @@ def test_production_refuses_to_start_without_its_host_names(tmp_path, monkeypatc
 
 def test_a_request_for_an_unknown_host_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:2525")
     monkeypatch.setenv("SITE_HOSTS", "events.example.org")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     app = create_app(ProductionConfig, instance_path=str(tmp_path))
@@ -119,6 +121,7 @@ def test_production_refuses_to_start_without_a_real_secret(tmp_path, monkeypatch
 
 def test_production_starts_with_a_real_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", REAL_SECRET)
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:2525")
     monkeypatch.setenv("SITE_HOSTS", "events.example.org")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     app = create_app(ProductionConfig, instance_path=str(tmp_path))

@@ -236,6 +236,7 @@ def build_app(app, tmp_path, monkeypatch):
     """`build_app(ProductionConfig, METRICS_TOKEN=...)`: an app made from that config class
     and that environment (SQLite, in-process stores), as wsgi.py would make it."""
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:2525")
     monkeypatch.setenv("SITE_HOSTS", "localhost")
     built = []
 

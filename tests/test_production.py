@@ -51,6 +51,7 @@ def test_production_stack_serves_the_site_end_to_end(app, postgres_only, redis_p
         env = {
             "EVENTMATE_CONFIG": "production",
             "SECRET_KEY": secrets.token_urlsafe(48),
+            "MAIL_URL": f"file://{tmp_path}/outbox",
             "DATABASE_URL": url,
             "REDIS_URL": redis_url,
             "REDIS_KEY_PREFIX": prefix,

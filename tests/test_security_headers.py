@@ -66,6 +66,7 @@ def test_pages_have_no_inline_script_to_run(client, db_session):
 @pytest.fixture
 def production_client(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("MAIL_URL", "smtp://127.0.0.1:2525")
     monkeypatch.setenv("SITE_HOSTS", "localhost")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     monkeypatch.delenv("REDIS_URL", raising=False)

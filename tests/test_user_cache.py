@@ -66,7 +66,7 @@ def test_the_cached_member_still_loads_what_is_not_cached(app, client, mina, cou
     client.get("/me/bookings/")  # cached
     db.session.expunge_all()  # as in a new request's database session
     with app.test_request_context(), count_queries() as counter:
-        member = load_user(str(mina.id))
+        member = load_user(mina.get_id())
         assert member.display_name == "Mina Member"
         assert user_queries(counter) == []
         assert member.password_hash.startswith("$argon2id$")  # loaded when asked for

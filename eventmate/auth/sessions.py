@@ -23,11 +23,16 @@ def init_login_manager(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit() or g.get("database_unavailable"):  # (eventmate/errors.py)
-        return None
+def load_user(login_id: str) -> User | None:
+    """The member of a session's login id, "user id:session generation" (User.get_id): a
+    session from before the generation was bumped (a password reset) is signed out."""
+    user_id, _, generation = login_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()) or g.get("database_unavailable"):
+        return None  # (database_unavailable: eventmate/errors.py)
     user = user_cache.load(int(user_id))
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 def start_session(user: User) -> None:

@@ -25,7 +25,10 @@ from eventmate.caching import bump, cached, user_token
 from eventmate.extensions import db
 from eventmate.models import User
 
-CACHED_COLUMNS = ("id", "email", "display_name", "is_host", "is_admin", "is_active", "created_at")
+CACHED_COLUMNS = (
+    "id", "email", "display_name", "is_host", "is_admin", "is_active", "created_at",
+    "session_generation", "email_verified_at", "reminders_enabled",
+)  # fmt: skip
 # In the key: a snapshot cached by code with other columns is never read as these.
 COLUMNS_ID = zlib.crc32(",".join(CACHED_COLUMNS).encode())
 CHANGED = "eventmate_changed_users"  # session.info key: ids written in this transaction

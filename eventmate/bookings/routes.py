@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from eventmate.bookings import bp, queries
 from eventmate.bookings.forms import BookingForm, CancelForm
+from eventmate.bookings.reminders import set_reminders, user_from_token
 from eventmate.bookings.services import (
     BookingRefused,
     book_seats,
@@ -16,6 +17,7 @@ from eventmate.bookings.services import (
     parse_quantity,
 )
 from eventmate.calendars.feeds import feed_key
+from eventmate.extensions import csrf
 from eventmate.pagination import page_number
 from eventmate.security import limits
 
@@ -106,3 +108,16 @@ def _own_booking(reference: str):
     if booking is None:
         abort(404)
     return booking
+
+
+@bp.route("/reminders/off/<token>/", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the credential; mail apps POST here (RFC 8058 one-click)
+def reminders_off(token: str):
+    """The link in every reminder (and its List-Unsubscribe header): GET asks, POST turns
+    reminders off, for the member the token was made for, signed in or not."""
+    user = user_from_token(token)
+    if user is None:
+        abort(404)
+    if request.method == "POST":
+        set_reminders(user, request.form.get("enable") == "1")
+    return render_template("bookings/reminders.html", member=user, token=token)

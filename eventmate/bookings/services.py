@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from eventmate.bookings import emails
 from eventmate.caching import invalidate_event
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
 from eventmate.monitoring.metrics import BOOKINGS_CREATED, SEATS_BOOKED
+from eventmate.notifications import outbox
 
 # No 0/O, 1/I/L: references are read aloud and typed from paper.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -97,6 +99,11 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
     )
     db.session.add(booking)
     try:
+        db.session.flush()  # the booking's id, for its confirmation (and a repeat fails here)
+        confirmation = outbox.queue(
+            emails.CONFIRMED, f"booking-confirmed:{booking.id}", user.email,
+            user_id=user.id, booking_id=booking.id, event_id=event.id,
+        )  # fmt: skip
         db.session.commit()
     except IntegrityError:
         # The same form was submitted twice at once: the other request booked it.
@@ -106,6 +113,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
             raise
         return BookingResult(existing, False, existing.reference)
     invalidate_event(slug)  # seats left
+    outbox.dispatch([confirmation])
     BOOKINGS_CREATED.inc()
     SEATS_BOOKED.inc(quantity)
     return BookingResult(booking, True, reference)
@@ -132,8 +140,13 @@ def cancel_booking(booking: Booking) -> None:
         .values(seats_booked=Event.seats_booked - booking.quantity)
         .execution_options(synchronize_session=False)
     )
+    notice = outbox.queue(
+        emails.CANCELLED, f"booking-cancelled:{booking.id}", booking.user.email,
+        user_id=booking.user_id, booking_id=booking.id, event_id=booking.event_id,
+    )  # fmt: skip
     db.session.commit()
     invalidate_event(slug)
+    outbox.dispatch([notice])
 
 
 def _booking_for_token(user: User, request_token: str) -> Booking | None:

@@ -62,8 +62,9 @@ def cover_url_column():
 def _build_event_cards_query() -> Select:
     """What a card shows, as columns (no ORM objects: building 20 Events with their cities
     was most of a results page's Python time). Descriptions and hosts are not on cards."""
+    taken = Event.seats_booked + Event.seats_held
     seats_left = case(
-        (Event.capacity > Event.seats_booked, Event.capacity - Event.seats_booked), else_=0
+        (Event.capacity > taken, Event.capacity - taken), else_=0
     )
     columns = (
         Event.slug, Event.title, Event.category, City.name, City.timezone,

@@ -7,9 +7,11 @@ from eventmate.models.activity import (
     Review,
 )
 from eventmate.models.events import CATEGORIES, CATEGORY_BY_SLUG, Category, Event, EventImage
+from eventmate.models.outbox import OutboxMessage
 from eventmate.models.places import City
 from eventmate.models.types import UTCDateTime, utcnow
 from eventmate.models.users import User, normalise_email
+from eventmate.models.waitlist import WaitlistEntry
 
 __all__ = [
     "BOOKING_CANCELLED",
@@ -21,9 +23,11 @@ __all__ = [
     "City",
     "Event",
     "EventImage",
+    "OutboxMessage",
     "Review",
     "UTCDateTime",
     "User",
+    "WaitlistEntry",
     "normalise_email",
     "utcnow",
 ]

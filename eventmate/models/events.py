@@ -56,8 +56,10 @@ class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("capacity >= 0", name="capacity_non_negative"),
+        # Held seats are offered to the waitlist: nobody else may take them (eventmate/waitlist).
         CheckConstraint(
-            "seats_booked >= 0 AND seats_booked <= capacity", name="seats_within_capacity"
+            "seats_booked >= 0 AND seats_held >= 0 AND seats_booked + seats_held <= capacity",
+            name="seats_within_capacity",
         ),
         CheckConstraint("ends_at >= starts_at", name="ends_after_start"),
         CheckConstraint("price >= 0", name="price_non_negative"),
@@ -93,6 +95,7 @@ class Event(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     capacity: Mapped[int] = mapped_column(Integer)
     seats_booked: Mapped[int] = mapped_column(Integer, default=0)
+    seats_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     max_per_booking: Mapped[int] = mapped_column(Integer, default=10)
@@ -104,6 +107,8 @@ class Event(db.Model):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     suspension_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     host_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Called off for good by its host or an administrator (also inactive; bookings cancelled).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -126,12 +131,16 @@ class Event(db.Model):
         return and_(cls.is_active.is_(True), cls.suspended_at.is_(None), cls.host_active.is_(True))
 
     @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
     @property
     def seats_left(self) -> int:
-        return max(self.capacity - self.seats_booked, 0)
+        return max(self.capacity - self.seats_booked - self.seats_held, 0)
 
     @property
     def is_sold_out(self) -> bool:

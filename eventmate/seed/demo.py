@@ -58,6 +58,7 @@ def seed_demo(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
             display_name=generate.person_name(rng),
             password_hash=unusable,
             is_host=True,
+            email_verified_at=now,
         )
         for n in range(1, 7)
     ]
@@ -66,6 +67,7 @@ def seed_demo(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
             email=f"guest{n}@demo.eventmate.test",
             display_name=generate.person_name(rng),
             password_hash=unusable,
+            email_verified_at=now,
         )
         for n in range(1, 31)
     ]
