@@ -28,6 +28,8 @@ HOST_ROUTES = [
     ("POST", "/host/events/{slug}/edit/"),
     ("POST", "/host/events/{slug}/deactivate/"),
     ("POST", "/host/events/{slug}/reactivate/"),
+    ("GET", "/host/events/{slug}/cancel/"),
+    ("POST", "/host/events/{slug}/cancel/"),
     ("GET", "/host/events/{slug}/attendees/"),
     ("GET", "/host/events/{slug}/attendees.csv"),
     ("GET", "/host/events/{slug}/images/"),
@@ -168,6 +170,19 @@ def admin_reactivates(client, admin, owner, event, images):
     assert client.get(f"/events/{event.slug}/").status_code == 200
 
 
+def admin_cancel_page(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/cancel/")
+    assert response.status_code == 200
+    assert f"Cancel “{event.title}”?" in page_text(response)
+
+
+def admin_cancels(client, admin, owner, event, images):
+    response = client.post(f"/host/events/{event.slug}/cancel/",
+                           data={"csrf_token": admin_token(client), "reason": "Storm"})  # fmt: skip
+    assert response.status_code == 303
+    assert saved_event(event).is_cancelled
+
+
 def admin_attendees(client, admin, owner, event, images):
     response = client.get(f"/host/events/{event.slug}/attendees/")
     assert response.status_code == 200
@@ -223,6 +238,8 @@ ADMIN_CASES = {
     ("POST", "/host/events/{slug}/edit/"): admin_edits,
     ("POST", "/host/events/{slug}/deactivate/"): admin_deactivates,
     ("POST", "/host/events/{slug}/reactivate/"): admin_reactivates,
+    ("GET", "/host/events/{slug}/cancel/"): admin_cancel_page,
+    ("POST", "/host/events/{slug}/cancel/"): admin_cancels,
     ("GET", "/host/events/{slug}/attendees/"): admin_attendees,
     ("GET", "/host/events/{slug}/attendees.csv"): admin_attendees_csv,
     ("GET", "/host/events/{slug}/images/"): admin_images,

@@ -5,7 +5,14 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from eventmate.extensions import db
-from eventmate.hosts.services import attendees, attendees_csv, suspend, unsuspend
+from eventmate.hosts.services import (
+    EventNotCancellable,
+    attendees,
+    attendees_csv,
+    cancel_event,
+    suspend,
+    unsuspend,
+)
 from eventmate.models import Event
 
 events_cli = AppGroup("events", help="Manage event listings.")
@@ -46,6 +53,20 @@ def unsuspend_command(slug: str):
     unsuspend(event)
     state = "listed again" if event.is_listed else "no longer suspended, still not listed"
     click.echo(f"{event.slug} ({event.title}) is {state}.")
+
+
+@events_cli.command("cancel")
+@click.argument("slug")
+@click.option("--reason", default="", help="Why, in a sentence: the attendees' email says it.")
+@click.confirmation_option(prompt="Cancel the event and all its bookings, for good?")
+def cancel_command(slug: str, reason: str):
+    """Call an event off for good: its bookings are cancelled and each attendee emailed."""
+    event = _event(slug)
+    try:
+        count = cancel_event(event, reason)
+    except EventNotCancellable as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Cancelled {slug}: {count} booking(s) cancelled, their members told.")
 
 
 @bookings_cli.command("export")

@@ -142,3 +142,10 @@ def _check_exists(local: datetime, zone: ZoneInfo) -> None:
 def local_value(value: datetime, zone: ZoneInfo) -> datetime:
     """A stored UTC time as the naive local time the form shows."""
     return value.astimezone(zone).replace(tzinfo=None)
+
+
+class CancelEventForm(Form):
+    reason = StringField(
+        "Why (optional; your attendees see it)", validators=[Length(max=200)],
+        description="For example: “The venue flooded.”",
+    )  # fmt: skip

@@ -11,12 +11,14 @@ from eventmate.events.queries import all_cities
 from eventmate.extensions import db
 from eventmate.hosts import bp
 from eventmate.hosts.access import host_required, managed_event
-from eventmate.hosts.forms import EventForm, local_value
+from eventmate.hosts.forms import CancelEventForm, EventForm, local_value
 from eventmate.hosts.services import (
     CapacityBelowBookings,
+    EventNotCancellable,
     ListingSuspended,
     attendees,
     attendees_csv,
+    cancel_event,
     create_event,
     set_active,
     update_event,
@@ -103,8 +105,32 @@ def _switch_listing(slug: str, active: bool, message: str):
             "It can't be listed again until an administrator lifts the suspension."
         )
         return _dashboard(refusal, 409)
+    except EventNotCancellable as cancelled:
+        return _dashboard(f"“{event.title}”: {cancelled}", 409)
     flash(message.format(event.title), "success" if active else "info")
     return redirect(url_for("hosts.dashboard"), code=303)
+
+
+@bp.route("/events/<slug:slug>/cancel/", methods=["GET", "POST"])
+@host_required
+def cancel(slug: str):
+    """Calling an event off takes a second step: this page says what will happen."""
+    event = managed_event(slug)
+    form = CancelEventForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            count = cancel_event(event, form.reason.data or "")
+        except EventNotCancellable as refused:
+            form.form_errors.append(str(refused))
+            status = 409
+        else:
+            told = f" Its {count} booking(s) are cancelled and the attendees told." if count else ""
+            flash(f"“{event.title}” is cancelled.{told}", "info")
+            return redirect(url_for("hosts.dashboard"), code=303)
+    elif form.is_submitted():
+        status = 400
+    return render_template("hosts/cancel_event.html", event=event, form=form), status
 
 
 @bp.get("/events/<slug:slug>/attendees/")

@@ -14,16 +14,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from eventmate.auth.services import AccountError, user_by_email
+from eventmate.bookings.notices import cancel_attendees, tell_attendees
 from eventmate.caching import invalidate_event, invalidate_listings, invalidate_text_searches
 from eventmate.extensions import db
 from eventmate.hosts.forms import EventForm
-from eventmate.models import BOOKING_CONFIRMED, Booking, Event, User, normalise_email
+from eventmate.models import BOOKING_CONFIRMED, Booking, City, Event, User, normalise_email
+from eventmate.models.waitlist import CLOSED, IN_LINE, WaitlistEntry
+from eventmate.notifications import outbox
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 
 class CapacityBelowBookings(ValueError):
     pass
+
+
+class EventNotCancellable(ValueError):
+    """Why an event can't be cancelled (already cancelled, or already started), or, once
+    cancelled, listed again."""
 
 
 class ListingSuspended(Exception):
@@ -59,6 +67,7 @@ def update_event(event: Event, form: EventForm) -> Event:
         raise CapacityBelowBookings(event.seats_booked)
     _apply(event, form)
     changed = _changed_fields(event)
+    notices = _tell_attendees_of_changes(event, changed)
     try:
         db.session.commit()
     except IntegrityError:
@@ -67,12 +76,82 @@ def update_event(event: Event, form: EventForm) -> Event:
         booked = db.session.get(Event, event.id, populate_existing=True).seats_booked
         raise CapacityBelowBookings(booked) from None
     event_changed(event, changed)
+    outbox.dispatch(notices)
     return event
+
+
+def _tell_attendees_of_changes(event: Event, changed: set[str]) -> list[int]:
+    """A new start time or a new venue is news to everyone booked (an upcoming event only):
+    one message per booking, in this transaction, with what it was before."""
+    state, details = inspect(event), {}
+    now = datetime.now(UTC)
+    old_start = _old_value(state, "starts_at")
+    if "starts_at" in changed and old_start is not None and old_start != event.starts_at:
+        details["starts_at"] = old_start.isoformat()
+    if changed & {"venue_name", "venue_address", "city_id"}:
+        old_place, new_place = _place(state, before=True), _place(state, before=False)
+        if old_place != new_place:
+            details["venue"] = old_place
+    if not details or min(old_start or event.starts_at, event.starts_at) <= now:
+        return []
+    change = secrets.token_hex(4)  # each edit is news of its own
+    return tell_attendees(event.id, "event_changed", f"event-changed:{change}", details, now)
+
+
+def _old_value(state, name: str):
+    deleted = state.attrs[name].history.deleted
+    return deleted[0] if deleted else None
+
+
+def _place(state, before: bool) -> str:
+    """"Venue, address, city" as it was before the edit, or as it is now."""
+    parts = []
+    for name in ("venue_name", "venue_address", "city_id"):
+        value = getattr(state.object, name)
+        if before and state.attrs[name].history.deleted:
+            value = state.attrs[name].history.deleted[0]
+        parts.append(db.session.get(City, value).name if name == "city_id" else value)
+    return ", ".join(filter(None, parts))
+
+
+def cancel_event(event: Event, reason: str = "") -> int:
+    """Call the event off for good (its host or an administrator): it leaves the site, every
+    confirmed booking is cancelled and its member told, the waitlist is closed. One
+    transaction, with the event's row locked first, so no booking lands meanwhile. Returns how
+    many bookings were cancelled. Commits."""
+    reason = " ".join(reason.split())[:SUSPENSION_REASON_LENGTH]
+    now = datetime.now(UTC)
+    locked = db.session.scalar(
+        select(Event).where(Event.id == event.id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    )  # fmt: skip
+    if locked.cancelled_at is not None:
+        db.session.rollback()
+        raise EventNotCancellable("This event is already cancelled.")
+    if locked.starts_at <= now:
+        db.session.rollback()
+        raise EventNotCancellable("This event has started, so it can no longer be cancelled.")
+    notices = cancel_attendees(event.id, reason, now)
+    db.session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.event_id == event.id, WaitlistEntry.status.in_(IN_LINE))
+        .values(status=CLOSED)
+        .execution_options(synchronize_session=False)
+    )
+    locked.cancelled_at, locked.is_active = now, False
+    locked.seats_booked = locked.seats_held = 0
+    db.session.commit()
+    event_changed(event)
+    outbox.dispatch(notices)
+    return len(notices)
 
 
 def set_active(event: Event, active: bool) -> None:
     """The host's own switch. Listing a suspended event again is refused (ListingSuspended):
     hiding one is allowed, and it then stays hidden when the suspension is lifted."""
+    if active and event.is_cancelled:
+        raise EventNotCancellable("It was cancelled, for good: it can't be listed again.")
     if active and event.is_suspended:
         raise ListingSuspended(event.suspension_reason)
     event.is_active = active
