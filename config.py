@@ -154,6 +154,7 @@ class Config:
     # Email (eventmate/notifications). A pending message is handed to a worker again after
     # this long (Redis was down, a worker died mid-send); after this many tries it is failed.
     OUTBOX_RETRY_SECONDS = 60
+    OUTBOX_SWEEP_SECONDS = 30  # how often beat's sweep looks for them
     OUTBOX_MAX_ATTEMPTS = 10
     OUTBOX_BATCH_SIZE = 50  # messages per task (an event's attendees are told in batches)
     EMAIL_VERIFY_SECONDS = 3 * 24 * 3600
@@ -381,6 +382,7 @@ class TestConfig(Config):
         # A test's worker and the suite share one queue of their own; the sweep's delay is short
         # enough to watch it happen.
         settings["OUTBOX_RETRY_SECONDS"] = int(environ.get("TEST_OUTBOX_RETRY_SECONDS", "60"))
+        settings["OUTBOX_SWEEP_SECONDS"] = int(environ.get("TEST_OUTBOX_SWEEP_SECONDS", "30"))
         return settings
 
 

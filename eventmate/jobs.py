@@ -13,11 +13,17 @@ from datetime import timedelta
 from celery import Celery, Task
 from flask import Flask, has_app_context
 
-# Periodic work, run by `celery beat`. Each is safe to run twice or late.
-BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "notifications.sweep", "schedule": timedelta(seconds=30)},
-    "booking-reminders": {"task": "bookings.send_reminders", "schedule": timedelta(minutes=10)},
-}
+
+def beat_schedule(config) -> dict:
+    """Periodic work, run by `celery beat`. Each job is safe to run twice or late."""
+    return {
+        "outbox-sweep": {"task": "notifications.sweep",
+                         "schedule": timedelta(seconds=config["OUTBOX_SWEEP_SECONDS"])},
+        "booking-reminders": {"task": "bookings.send_reminders",
+                              "schedule": timedelta(minutes=10)},
+    }  # fmt: skip
+
+
 TASK_MODULES = ("eventmate.notifications.tasks", "eventmate.bookings.tasks")
 
 
@@ -31,7 +37,7 @@ def init_app(app: Flask) -> Celery:
 
     celery = Celery(app.import_name, task_cls=FlaskTask, include=TASK_MODULES)
     celery.config_from_object(app.config["CELERY"])
-    celery.conf.beat_schedule = BEAT_SCHEDULE
+    celery.conf.beat_schedule = beat_schedule(app.config)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

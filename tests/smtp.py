@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,17 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.refusing = False
         self.lock = threading.Lock()
+        # While `stalled` is set, a client that names a recipient waits for the answer, before
+        # any of the message is sent: it is mid-send. `waiting` says one is.
+        self.stalled = threading.Event()
+        self.waiting = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        while self.stalled.is_set():
+            self.waiting.set()
+            await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
         if self.refusing:
