@@ -17,8 +17,12 @@ from flask import Flask, has_app_context
 BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.sweep", "schedule": timedelta(seconds=30)},
     "booking-reminders": {"task": "bookings.send_reminders", "schedule": timedelta(minutes=10)},
+    # Held seats whose time ran out go to the next in line; started events' lines close.
+    "waitlist-holds": {"task": "waitlist.expire_holds", "schedule": timedelta(minutes=1)},
 }
-TASK_MODULES = ("eventmate.notifications.tasks", "eventmate.bookings.tasks")
+TASK_MODULES = (
+    "eventmate.notifications.tasks", "eventmate.bookings.tasks", "eventmate.waitlist.tasks",
+)  # fmt: skip
 
 
 def init_app(app: Flask) -> Celery:

@@ -13,7 +13,7 @@ from eventmate.models import OutboxMessage
 from eventmate.notifications.outbox import new_email
 
 # The modules whose composers register themselves; imported on first use.
-COMPOSER_MODULES = ("eventmate.bookings.emails",)
+COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.waitlist.emails")
 
 
 @dataclass
