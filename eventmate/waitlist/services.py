@@ -61,11 +61,13 @@ def join(user: User, event: Event, quantity: int, now: datetime) -> int:
     entry = WaitlistEntry(event_id=event.id, user_id=user.id, quantity=quantity, status=WAITING)
     db.session.add(entry)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # a second join at once, from another tab (the unique index)
         db.session.rollback()
         raise WaitlistRefused("You're already on the waitlist for this event.") from None
-    return position_in_line(entry.id)
+    position = position_in_line(entry.id)
+    db.session.commit()
+    return position
 
 
 def leave(user: User, event: Event, now: datetime) -> None:
