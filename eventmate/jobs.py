@@ -21,10 +21,14 @@ def beat_schedule(config) -> dict:
                          "schedule": timedelta(seconds=config["OUTBOX_SWEEP_SECONDS"])},
         "booking-reminders": {"task": "bookings.send_reminders",
                               "schedule": timedelta(minutes=10)},
+        # Held seats whose time ran out go to the next in line; started events' lines close.
+        "waitlist-holds": {"task": "waitlist.expire_holds", "schedule": timedelta(minutes=1)},
     }  # fmt: skip
 
 
-TASK_MODULES = ("eventmate.notifications.tasks", "eventmate.bookings.tasks")
+TASK_MODULES = (
+    "eventmate.notifications.tasks", "eventmate.bookings.tasks", "eventmate.waitlist.tasks",
+)  # fmt: skip
 
 
 def init_app(app: Flask) -> Celery:

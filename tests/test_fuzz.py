@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 
 from eventmate.extensions import db
+from eventmate.models import WaitlistEntry
 from tests.conftest import PASSWORD, csrf_token
 from tests.factories import (
     make_booking,
@@ -190,11 +191,21 @@ def world(db_session):
     booking = make_booking(upcoming, user=member, quantity=1)
     make_booking(past, user=member, quantity=1)
     make_review(past, user=member)
+    # A sold-out event with a waitlist: seats held for the member (claim, decline), the host
+    # waiting in line (leave), the admin not in it (join).
+    full = make_event(city=city, capacity=3, max_per_booking=2, seats_held=1)
+    make_booking(full, quantity=2)
+    offer_ends = utc_now() + timedelta(minutes=30)
+    db.session.add_all([
+        WaitlistEntry(event=full, user=member, quantity=1, status="offered",
+                      offered_at=utc_now(), hold_expires_at=offer_ends),
+        WaitlistEntry(event=full, user=host, quantity=2, status="waiting"),
+    ])  # fmt: skip
     db_session.commit()
     return {
         "users": {"member": member, "host": host, "admin": admin},
         "samples": {
-            "slug": [upcoming.slug, past.slug, city.slug, "music"],
+            "slug": [upcoming.slug, past.slug, city.slug, "music", full.slug],
             "ref": [booking.reference],
             "int": [str(image.id)],
             "page": ["1"],

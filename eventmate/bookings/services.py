@@ -1,8 +1,13 @@
 """Booking and cancelling seats. Each function is one transaction and owns its commit.
 
 Overselling is impossible by construction: seats are taken with one conditional UPDATE
-(`seats_booked + q <= capacity`), which PostgreSQL serialises on the event row, and the booking
-row is inserted in the same transaction. Availability is always read from the database.
+(`seats_booked + seats_held + q <= capacity`: seats held for the waitlist are not for sale),
+which PostgreSQL serialises on the event row, and the booking row is inserted in the same
+transaction. Availability is always read from the database.
+
+Lock order: every transaction that changes an event's seats or its waitlist takes the event's
+row lock first (that UPDATE, or `lock_event`), and only then touches bookings or waitlist
+entries, so those for one event run one after another and never deadlock.
 """
 
 from __future__ import annotations
@@ -65,8 +70,26 @@ def parse_quantity(raw: str | None, event: Event) -> int:
     return quantity
 
 
+def lock_event(event_id: int) -> Event | None:
+    """The event read afresh, its row locked until the transaction ends (None if it's gone).
+
+    A no-op UPDATE rather than SELECT … FOR UPDATE: on PostgreSQL it takes the same row lock
+    as book_seats' UPDATE; on SQLite, which ignores FOR UPDATE (and where pysqlite starts a
+    transaction only at the first write), it takes the database's write lock, so the reads
+    that follow can't go stale there either. updated_at is kept: nothing changed yet.
+    """
+    return db.session.scalar(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(seats_held=Event.seats_held, updated_at=Event.updated_at)
+        .returning(Event),
+        execution_options={"populate_existing": True},
+    )
+
+
 def book_seats(user: User, event: Event, quantity: int, request_token: str) -> BookingResult:
-    """Take `quantity` seats of `event` for `user`, or raise BookingRefused. Commits."""
+    """Take `quantity` of the seats neither booked nor held for the waitlist, for `user`, or
+    raise BookingRefused. Commits."""
     existing = _booking_for_token(user, request_token)
     if existing is not None:
         return BookingResult(existing, False, existing.reference)
@@ -79,7 +102,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
             Event.id == event.id,
             Event.is_listed,
             Event.starts_at > now,
-            Event.seats_booked + quantity <= Event.capacity,
+            Event.seats_booked + Event.seats_held + quantity <= Event.capacity,
         )
         .values(seats_booked=Event.seats_booked + quantity)
         .execution_options(synchronize_session=False)
@@ -88,22 +111,10 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         db.session.rollback()
         raise _why_not_bookable(event.id, quantity, now)
 
-    reference = new_reference()
-    booking = Booking(
-        user_id=user.id,
-        event_id=event.id,
-        quantity=quantity,
-        status=BOOKING_CONFIRMED,
-        reference=reference,
-        request_token=request_token,
-    )
-    db.session.add(booking)
     try:
-        db.session.flush()  # the booking's id, for its confirmation (and a repeat fails here)
-        confirmation = outbox.queue(
-            emails.CONFIRMED, f"booking-confirmed:{booking.id}", user.email,
-            user_id=user.id, booking_id=booking.id, event_id=event.id,
-        )  # fmt: skip
+        # (A repeat of the same form fails at the booking's insert.)
+        booking, confirmation = add_confirmed_booking(user, event.id, quantity, request_token)
+        reference = booking.reference  # read before the commit expires it
         db.session.commit()
     except IntegrityError:
         # The same form was submitted twice at once: the other request booked it.
@@ -112,18 +123,52 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         if existing is None:
             raise
         return BookingResult(existing, False, existing.reference)
-    invalidate_event(slug)  # seats left
-    outbox.dispatch([confirmation])
-    BOOKINGS_CREATED.inc()
-    SEATS_BOOKED.inc(quantity)
+    booked(slug, quantity, [confirmation])
     return BookingResult(booking, True, reference)
 
 
+def add_confirmed_booking(
+    user: User, event_id: int, quantity: int, request_token: str
+) -> tuple[Booking, int]:
+    """Add a confirmed booking and its confirmation email to the transaction, whose seats the
+    caller has already taken; returns it and the message's id (for `booked`)."""
+    booking = Booking(
+        user_id=user.id,
+        event_id=event_id,
+        quantity=quantity,
+        status=BOOKING_CONFIRMED,
+        reference=new_reference(),
+        request_token=request_token,
+    )
+    db.session.add(booking)
+    db.session.flush()  # the booking's id, for its confirmation
+    confirmation = outbox.queue(
+        emails.CONFIRMED, f"booking-confirmed:{booking.id}", user.email,
+        user_id=user.id, booking_id=booking.id, event_id=event_id,
+    )  # fmt: skip
+    return booking, confirmation
+
+
+def booked(slug: str, quantity: int, messages: list[int]) -> None:
+    """After the commit of a booking: the event's page, its emails, the metrics."""
+    invalidate_event(slug)  # seats left
+    outbox.dispatch(messages)
+    BOOKINGS_CREATED.inc()
+    SEATS_BOOKED.inc(quantity)
+
+
 def cancel_booking(booking: Booking) -> None:
-    """Cancel a confirmed booking before its event starts and give the seats back. Commits."""
+    """Cancel a confirmed booking before its event starts and give the seats back: to the
+    event's waitlist first (held for the members they fit, eventmate/waitlist), in the same
+    transaction, so nobody else can take them in between. Commits."""
+    # Imported here: the waitlist's services import this module.
+    from eventmate.waitlist.offers import offer_free_seats
+
     now = datetime.now(UTC)
     slug = booking.event.slug  # read before the commit expires it
-    if booking.event.starts_at <= now:
+    event = lock_event(booking.event_id)
+    if event.starts_at <= now:
+        db.session.rollback()
         raise BookingRefused("This event has started, so the booking can no longer be cancelled.")
     cancelled = db.session.execute(
         update(Booking)
@@ -134,19 +179,15 @@ def cancel_booking(booking: Booking) -> None:
     if cancelled.rowcount != 1:
         db.session.rollback()
         raise BookingRefused("This booking is already cancelled.")
-    db.session.execute(
-        update(Event)
-        .where(Event.id == booking.event_id)
-        .values(seats_booked=Event.seats_booked - booking.quantity)
-        .execution_options(synchronize_session=False)
-    )
+    event.seats_booked -= booking.quantity  # the row is locked: nobody else changes it now
     notice = outbox.queue(
         emails.CANCELLED, f"booking-cancelled:{booking.id}", booking.user.email,
         user_id=booking.user_id, booking_id=booking.id, event_id=booking.event_id,
     )  # fmt: skip
+    offers = offer_free_seats(event, now)
     db.session.commit()
     invalidate_event(slug)
-    outbox.dispatch([notice])
+    outbox.dispatch([notice, *offers])
 
 
 def _booking_for_token(user: User, request_token: str) -> Booking | None:

@@ -13,12 +13,13 @@ jobs_cli = AppGroup("jobs", help="Background jobs: run beat's jobs once, see the
 def _jobs() -> dict:
     from eventmate.bookings.tasks import send_reminders
     from eventmate.notifications.tasks import sweep_outbox
+    from eventmate.waitlist.tasks import expire_waitlist_holds
 
-    return {"sweep": sweep_outbox, "reminders": send_reminders}
+    return {"sweep": sweep_outbox, "reminders": send_reminders, "holds": expire_waitlist_holds}
 
 
 @jobs_cli.command("run")
-@click.argument("job", type=click.Choice(["sweep", "reminders"]))
+@click.argument("job", type=click.Choice(["sweep", "reminders", "holds"]))
 def run_command(job: str):
     """Run one of beat's periodic jobs now, in this process (e.g. from cron where no beat
     runs). Whatever it queues is sent as usual (in-process without Redis)."""

@@ -19,6 +19,7 @@ from eventmate.pagecache.pages import SharedPage, shared_page
 from eventmate.pagination import page_count, page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
+from eventmate.waitlist.personal import waitlist_context
 
 
 @bp.get("/events/")
@@ -55,6 +56,9 @@ class EventFacts:
     starts_at: datetime
     max_per_booking: int
     seats_left: int
+    # Defaults: facts cached by an older release lack them (held seats: eventmate/waitlist).
+    seats_held: int = 0
+    timezone: str = "UTC"
 
 
 def _personal_context(facts: EventFacts) -> dict:
@@ -62,6 +66,7 @@ def _personal_context(facts: EventFacts) -> dict:
         "event_facts": facts,
         "event_slug": facts.slug,
         "booking_form": _booking_form(),
+        **waitlist_context(facts),
         **_review_context(facts),
     }
 
@@ -91,8 +96,9 @@ def detail(slug: str):
         event=event,
     )
     facts = EventFacts(
-        event.id, event.slug, event.starts_at, event.max_per_booking, event.seats_left
-    )
+        event.id, event.slug, event.starts_at, event.max_per_booking, event.seats_left,
+        event.seats_held, event.city.timezone,
+    )  # fmt: skip
     # Bookable until it starts: no cached copy outlives that.
     return SharedPage(html, facts, changes_at=event.starts_at)
 

@@ -24,6 +24,7 @@ from eventmate.hosts.services import (
     update_event,
 )
 from eventmate.models import Event
+from eventmate.waitlist.queries import waiting_count
 
 
 @bp.get("/")
@@ -35,8 +36,8 @@ def dashboard():
 def _dashboard(refusal: str | None = None, status: int = 200):
     now = datetime.now(UTC)
     upcoming_first = case((Event.starts_at >= now, 0), else_=1)
-    events = db.session.scalars(
-        select(Event)
+    events = db.session.execute(  # (event, its waitlist's length) rows
+        select(Event, waiting_count())
         .where(Event.host_id == current_user.id)
         .options(joinedload(Event.city))
         .order_by(upcoming_first, Event.starts_at)
@@ -72,7 +73,8 @@ def edit_event(slug: str):
         except CapacityBelowBookings as error:
             form.capacity.errors = [
                 *form.capacity.errors,
-                f"{error.args[0]} seats are already booked, so the capacity can't be lower.",
+                f"{error.args[0]} seats are already booked or held for the waitlist, so the "
+                "capacity can't be lower.",
             ]
         else:
             flash("Changes saved.", "success")

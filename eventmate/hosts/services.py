@@ -21,6 +21,7 @@ from eventmate.hosts.forms import EventForm
 from eventmate.models import BOOKING_CONFIRMED, Booking, City, Event, User, normalise_email
 from eventmate.models.waitlist import CLOSED, IN_LINE, WaitlistEntry
 from eventmate.notifications import outbox
+from eventmate.waitlist.offers import offer_added_seats
 
 SLUG_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -62,21 +63,23 @@ def create_event(host: User, form: EventForm) -> Event:
 
 
 def update_event(event: Event, form: EventForm) -> Event:
-    """Save the form; the capacity may never drop below the seats already booked."""
-    if form.capacity.data < event.seats_booked:
-        raise CapacityBelowBookings(event.seats_booked)
+    """Save the form; the capacity may never drop below the seats already booked or held for
+    the waitlist. Seats a higher capacity adds go to the waitlist first (eventmate/waitlist)."""
+    if form.capacity.data < event.seats_booked + event.seats_held:
+        raise CapacityBelowBookings(event.seats_booked + event.seats_held)
     _apply(event, form)
     changed = _changed_fields(event)
     notices = _tell_attendees_of_changes(event, changed)
     try:
+        offers = offer_added_seats(event, changed)  # before the commit: nobody takes them first
         db.session.commit()
     except IntegrityError:
         # A booking landed between the check and the commit; the database refused.
         db.session.rollback()
-        booked = db.session.get(Event, event.id, populate_existing=True).seats_booked
-        raise CapacityBelowBookings(booked) from None
+        taken = db.session.get(Event, event.id, populate_existing=True)
+        raise CapacityBelowBookings(taken.seats_booked + taken.seats_held) from None
     event_changed(event, changed)
-    outbox.dispatch(notices)
+    outbox.dispatch([*notices, *offers])
     return event
 
 

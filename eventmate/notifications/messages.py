@@ -13,7 +13,7 @@ from eventmate.models import OutboxMessage
 from eventmate.notifications.outbox import new_email
 
 # The modules whose composers register themselves; imported on first use.
-COMPOSER_MODULES = ("eventmate.bookings.emails",)
+COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.waitlist.emails")
 
 
 @dataclass
@@ -42,7 +42,7 @@ def composer(kind: str) -> Callable[[Composer], Composer]:
 def compose(message: OutboxMessage):
     """The EmailMessage for `message`, or None if it no longer applies. Links are built for
     SITE_URL (a worker has no request of its own)."""
-    if not COMPOSERS:
+    if message.kind not in COMPOSERS:  # (a module imported for other reasons registered its own)
         for module in COMPOSER_MODULES:
             importlib.import_module(module)
     site_url = current_app.config["SITE_URL"]
