@@ -13,7 +13,7 @@ from eventmate.models import OutboxMessage
 from eventmate.notifications.outbox import new_email
 
 # The modules whose composers register themselves; imported on first use.
-COMPOSER_MODULES = ("eventmate.bookings.emails",)
+COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.auth.emails")
 
 
 @dataclass
@@ -42,9 +42,11 @@ def composer(kind: str) -> Callable[[Composer], Composer]:
 def compose(message: OutboxMessage):
     """The EmailMessage for `message`, or None if it no longer applies. Links are built for
     SITE_URL (a worker has no request of its own)."""
-    if not COMPOSERS:
-        for module in COMPOSER_MODULES:
-            importlib.import_module(module)
+    # Every time, not only while COMPOSERS is empty: a feature may have imported its own
+    # module already (bookings' services do), and the others must still register. After the
+    # first call each import is a lookup in sys.modules.
+    for module in COMPOSER_MODULES:
+        importlib.import_module(module)
     site_url = current_app.config["SITE_URL"]
     with current_app.test_request_context("/", base_url=site_url):
         draft = COMPOSERS[message.kind](message)
