@@ -69,6 +69,8 @@ def _read(salt: str, token: str, max_age: int) -> tuple[list | None, bool]:
     try:
         return serializer.loads(token, max_age=max_age), False
     except SignatureExpired as expired:
+        if expired.payload is None:
+            return None, True
         try:
             return serializer.load_payload(expired.payload), True
         except BadData:

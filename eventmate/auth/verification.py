@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from flask import abort, make_response, render_template, request
 from flask_login import current_user
 
-from eventmate.auth.forms import ResendVerificationForm
 from eventmate.auth.sessions import safe_next_url
 from eventmate.auth.tokens import Link, digest
 from eventmate.extensions import db
@@ -25,8 +24,7 @@ def require_verified() -> None:
     confirmed yet gets a 403 page saying so, with the button to send the link again, and the
     view goes no further (nothing is written)."""
     if current_user.is_authenticated and not current_user.is_verified:
-        form = ResendVerificationForm(next=_came_from())
-        page = render_template("auth/unverified.html", resend_form=form)
+        page = render_template("auth/unverified.html", back=_came_from())
         abort(make_response(page, 403))
 
 
