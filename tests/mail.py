@@ -56,3 +56,9 @@ def attachments_of(email: EmailMessage) -> dict[str, tuple[str, bytes]]:
         part.get_filename(): (part.get_content_type(), part.get_content())
         for part in email.iter_attachments()
     }
+
+
+def site_links_in(email: EmailMessage) -> list[str]:
+    """As links_in, with each link's query string kept (an account link's token is `?key=`)."""
+    links = [urlsplit(url) for url in re.findall(r"https?://\S+", text_of(email))]
+    return [link.path + (f"?{link.query}" if link.query else "") for link in links]

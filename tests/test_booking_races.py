@@ -50,7 +50,7 @@ def setup_event(session, created, capacity: int, booked: int, members: int):
     host = User(email=f"host-{tag}@example.com", display_name="Host", password_hash="x")
     users = [
         User(email=f"racer{n}-{tag}@example.com", display_name=f"Racer {n}",
-             password_hash=password_hash)
+             password_hash=password_hash, email_verified_at=datetime.now(UTC))
         for n in range(members)
     ]  # fmt: skip
     starts = datetime.now(UTC) + timedelta(days=3)

@@ -131,6 +131,7 @@ def test_users_create_prompts_for_a_password(runner, db_session):
     assert user.is_host
     assert not user.is_admin
     assert user.password_hash.startswith("$argon2id$")
+    assert user.is_verified  # an admin made it: no link to follow
 
 
 def test_users_create_admin_is_also_a_host(runner, db_session):

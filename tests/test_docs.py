@@ -82,6 +82,11 @@ def test_every_setting_read_from_the_environment_is_documented():
         (r"waits (\d+) s before the password", Config.LOGIN_SLOWDOWN_SECONDS),
         (r"- (\d+) attempts a minute per client", int(Config.LOGIN_LIMIT_PER_IP.split()[0])),
         (r"- (\d+) attempts per 15 minutes", int(Config.LOGIN_LIMIT_PER_ACCOUNT.split()[0])),
+        (r"it lasts (\d+) days and works once", Config.EMAIL_VERIFY_SECONDS // 86400),
+        (r"Its link lasts (\d+) hour", Config.PASSWORD_RESET_SECONDS // 3600),
+        (r"At most (\d+) reset emails", int(Config.PASSWORD_RESET_LIMIT_PER_ADDRESS.split()[0])),
+        (r"(\d+) requests an\s+hour per", int(Config.PASSWORD_RESET_LIMIT_PER_IP.split()[0])),
+        (r"Resend the link\" button \((\d+) an hour", int(Config.VERIFY_RESEND_LIMIT.split()[0])),
     ],
 )
 def test_numbers_in_the_readme_are_the_configs(claim, value):

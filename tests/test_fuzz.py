@@ -48,7 +48,9 @@ HOSTILE = [
 JUNK_NAMES = ["zz", "x\x00é", "page[]"]
 SOURCE = Path(__file__).resolve().parent.parent / "eventmate"
 CSRF_EXPIRED = "Your form expired"
-ROLES = ["anonymous", "member", "host", "admin"]
+# "unconfirmed": a member who hasn't confirmed their address yet (the "send the link again"
+# form is only theirs).
+ROLES = ["anonymous", "member", "host", "admin", "unconfirmed"]
 # What a browser would put in a field of each input type, so the other fields of a form are
 # valid and the fuzzed one is what validation looks at.
 VALID_BY_TYPE = {
@@ -158,7 +160,7 @@ def fill(rule, values: dict[str, str]) -> str:
     return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", replace, rule.rule)
 
 
-ONLY_LINKED_FROM_EMAILS = {"bookings.reminders_off"}
+ONLY_LINKED_FROM_EMAILS = {"bookings.reminders_off", "auth.verify_email", "auth.reset_password"}
 
 
 def site_rules(app) -> list:
@@ -179,11 +181,13 @@ def query_parameter_names() -> set[str]:
 @pytest.fixture
 def world(db_session):
     """A member with an upcoming and a past booking (and a review), a host owning those events
-    (one with an image) and a hidden one, and an admin: every form is shown to someone."""
+    (one with an image) and a hidden one, an admin, and a member who hasn't confirmed their
+    address: every form is shown to someone."""
     city = make_city(slug="fuzz-city")
     host = make_member(is_host=True)
     admin = make_member(is_admin=True)
     member = make_member()
+    unconfirmed = make_member(email_verified_at=None)
     upcoming = make_event(host=host, city=city, capacity=50, max_per_booking=4)
     past = make_event(host=host, city=city, starts_at=utc_now() - timedelta(days=3))
     make_event(host=host, city=city, is_active=False)  # for the dashboard's "reactivate"
@@ -203,7 +207,7 @@ def world(db_session):
     ])  # fmt: skip
     db_session.commit()
     return {
-        "users": {"member": member, "host": host, "admin": admin},
+        "users": {"member": member, "host": host, "admin": admin, "unconfirmed": unconfirmed},
         "samples": {
             "slug": [upcoming.slug, past.slug, city.slug, "music", full.slug],
             "ref": [booking.reference],
@@ -338,7 +342,8 @@ def test_fuzz_reaches_every_route(app, client, login, world):
     assert {r.endpoint for r in rules if "GET" in r.methods} - opened == {
         "media.file", *ONLY_LINKED_FROM_EMAILS
     }
-    assert {r.endpoint for r in rules if "POST" in r.methods} - posted == ONLY_LINKED_FROM_EMAILS
+    posts = {r.endpoint for r in rules if "POST" in r.methods}
+    assert posts - posted == ONLY_LINKED_FROM_EMAILS & posts
     assert {"page", "reviews", "upcoming", "past", "next", "key"} <= query_parameter_names()
 
 

@@ -1,4 +1,4 @@
-"""Accounts: register, log in, log out."""
+"""Accounts: register and confirm the address, log in, log out, reset a forgotten password."""
 
 from flask import Blueprint
 

@@ -11,21 +11,29 @@ PASSWORD_LENGTH_RULE = (
 )
 
 
-class RegisterForm(Form):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(
-        "Password",
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(
+        label,
         validators=[
             DataRequired(),
             Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH, message=PASSWORD_LENGTH_RULE),
         ],
         description=f"{PASSWORD_LENGTH_RULE} Not your email, not a common password.",
     )
-    confirm = PasswordField(
+
+
+def repeat_password_field() -> PasswordField:
+    return PasswordField(
         "Repeat password",
         validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
     )
+
+
+class RegisterForm(Form):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = new_password_field()
+    confirm = repeat_password_field()
     next = HiddenField()
 
 
@@ -39,3 +47,19 @@ class LoginForm(Form):
 
 class LogoutForm(Form):
     """Logging out changes state, so it is a POST with a CSRF token."""
+
+
+class ResendVerificationForm(Form):
+    """Sending the link again, for a signed-in member whose address isn't confirmed yet."""
+
+    next = HiddenField()
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(Form):
+    password = new_password_field("New password")
+    confirm = repeat_password_field()
+    key = HiddenField()  # the emailed link's token, posted rather than kept in the URL

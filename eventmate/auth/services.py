@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import ObjectDeletedError
 from zxcvbn import zxcvbn
 
 from eventmate.auth.hashing import hash_password as hash_password
 from eventmate.auth.hashing import needs_rehash, password_matches
 from eventmate.extensions import db
-from eventmate.models import User, normalise_email
+from eventmate.models import User, normalise_email, utcnow
+from eventmate.notifications import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
 # zxcvbn scores 0–4; below 2 means found in common-password lists or trivially patterned.
 MIN_PASSWORD_SCORE = 2
+ACCOUNT_EXISTS = "account_exists"  # the outbox kind (eventmate/auth/emails.py)
 
 
 class AccountError(ValueError):
@@ -65,21 +68,66 @@ def create_user(
     is_host: bool = False,
     is_admin: bool = False,
 ) -> User:
+    """An account made by an admin (`flask users create`): its address counts as confirmed.
+    AccountError if the address has an account already. Commits."""
     email = clean_email(email)
     check_password(password, email, display_name or "")
     release_connection()  # e.g. a signed-in session's user was loaded: not held while hashing
     password_hash = hash_password(password)
     if user_by_email(email) is not None:
         raise AccountError(f"An account for {email} already exists.")
+    user = _new_user(email, display_name, password_hash, is_host=is_host or is_admin,
+                     is_admin=is_admin, email_verified_at=utcnow())  # fmt: skip
+    db.session.commit()
+    return user
+
+
+def register_account(
+    email: str, password: str, display_name: str, next_url: str | None = None
+) -> str:
+    """Sign-up through the site, which must not tell whether an address has an account: a new
+    address gets an unconfirmed account and an email with the link to confirm it; an address
+    that has one gets nothing new, and its owner an email saying someone tried (sign in, or
+    reset the password). Both check the password's rules and hash it, and both queue one email,
+    so both answer alike and take as long. AccountError for an unusable address or password.
+    Commits; returns the address as cleaned (for the "check your inbox" page)."""
+    from eventmate.auth.verification import queue_verification  # (it imports this module)
+
+    email = clean_email(email)
+    check_password(password, email, display_name)
+    release_connection()
+    password_hash = hash_password(password)
+    owner = user_by_email(email)
+    if owner is None:
+        try:
+            user = _new_user(email, display_name, password_hash)
+            message_id = queue_verification(user, next_url)
+        except IntegrityError:  # the same address registered at this very moment
+            db.session.rollback()
+            owner = user_by_email(email)
+            if owner is None:
+                raise
+    if owner is not None:
+        message_id = outbox.queue(
+            ACCOUNT_EXISTS,
+            f"account-exists:{owner.id}:{secrets.token_hex(8)}",
+            owner.email,
+            user_id=owner.id,
+        )
+    db.session.commit()
+    outbox.dispatch([message_id])
+    return email
+
+
+def _new_user(email: str, display_name: str | None, password_hash: str, **fields) -> User:
     user = User(
         email=email,
         display_name=(display_name or email.split("@")[0])[:80],
         password_hash=password_hash,
-        is_host=is_host or is_admin,
-        is_admin=is_admin,
+        **fields,
     )
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()  # its id, for the email; a duplicate address fails here
     return user
 
 

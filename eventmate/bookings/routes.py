@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from eventmate.auth.verification import require_verified
 from eventmate.bookings import bp, queries
 from eventmate.bookings.forms import BookingForm, CancelForm
 from eventmate.bookings.reminders import set_reminders, user_from_token
@@ -32,6 +33,7 @@ def book(slug: str):
         # Back to the event page after logging in: a login can't replay this POST.
         flash("Log in or create an account to book.", "info")
         return redirect(url_for("auth.login", next=url_for("events.detail", slug=slug)))
+    require_verified()
     form = BookingForm()
     try:
         if not form.validate_on_submit() or not form.request_token.data:

@@ -13,7 +13,8 @@ from eventmate.models import OutboxMessage
 from eventmate.notifications.outbox import new_email
 
 # The modules whose composers register themselves; imported on first use.
-COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.waitlist.emails")
+COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.auth.emails",
+                    "eventmate.waitlist.emails")  # fmt: skip
 
 
 @dataclass

@@ -29,9 +29,10 @@ def queue(kind: str, send_key: str, to_address: str, **fields) -> int:
     id (for `dispatch` after the commit). `fields`: user_id, booking_id, event_id, details."""
     retry = timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"])
     now = datetime.now(UTC)
+    fields.setdefault("details", {})
     message = OutboxMessage(
         kind=kind, send_key=send_key, to_address=to_address, status=PENDING, attempts=0,
-        created_at=now, next_attempt_at=now + retry, last_error="", details={}, **fields,
+        created_at=now, next_attempt_at=now + retry, last_error="", **fields,
     )  # fmt: skip
     db.session.add(message)
     db.session.flush()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from eventmate.auth.verification import require_verified
 from eventmate.events import queries as event_queries
 from eventmate.reviews import bp
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
@@ -22,6 +23,7 @@ def _event_and_standing(slug: str):
 @bp.post("/events/<slug:slug>/review/")
 @login_required
 def save(slug: str):
+    require_verified()
     event, standing = _event_and_standing(slug)
     form = ReviewForm()
     if not form.validate_on_submit():

@@ -10,8 +10,9 @@ Sign-in attempts slow a guesser down without handing strangers a way to lock an 
   the account waits LOGIN_SLOWDOWN_SECONDS before the password is checked. It is delayed, never
   refused: a correct password from a client that hasn't been failing still signs in.
 Each attempt is counted *before* its password is checked, in one atomic step per budget, so
-attempts sent all at once can't each find the budget still open. Registration and booking are
-limited per client by Flask-Limiter's decorators.
+attempts sent all at once can't each find the budget still open. Registration, booking and
+asking for a password reset are limited per client by Flask-Limiter's decorators; reset emails
+also per address, and sending the confirmation link again per account too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from contextlib import suppress
 
 from flask import current_app
+from flask_login import current_user
 from limits import parse
 from redis.exceptions import RedisError
 
@@ -28,6 +30,7 @@ from eventmate.models import normalise_email
 from eventmate.security.clients import client_key
 
 ACCOUNT_CEILING_SCOPE = "login-account-ceiling"
+RESET_ADDRESS_SCOPE = "password-reset-address"
 
 
 def _setting(name: str):
@@ -79,6 +82,33 @@ def login_succeeded(email: str) -> None:
 
 registration = limiter.limit(_setting("REGISTER_LIMIT"), methods=["POST"], scope="register")
 booking = limiter.limit(_setting("BOOKING_LIMIT"), methods=["POST"], scope="booking")
+password_reset = limiter.limit(
+    _setting("PASSWORD_RESET_LIMIT_PER_IP"), methods=["POST"], scope="password-reset"
+)
+
+
+def _member() -> str:
+    return f"member:{getattr(current_user, 'id', None)}"
+
+
+# Sending the confirmation link again: per client and per account (it's for signed-in members).
+verify_resend = limiter.limit(_setting("VERIFY_RESEND_LIMIT"), scope="verify-resend")
+verify_resend_per_account = limiter.limit(
+    _setting("VERIFY_RESEND_LIMIT"), key_func=_member, scope="verify-resend-account"
+)
+
+
+def spend_reset_email(email: str) -> bool:
+    """One reset email from the address's budget (PASSWORD_RESET_LIMIT_PER_ADDRESS): False when
+    it is spent. Counted for every address asked about, with an account or not, and the page
+    answers the same either way: the budget can't tell which addresses have accounts."""
+    if not _enabled():
+        return True
+    budget = parse(current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"])
+    try:
+        return limiter.limiter.hit(budget, RESET_ADDRESS_SCOPE, _account(email))
+    except RedisError:  # limits unreachable: the owner still gets their link
+        return True
 
 
 def slow_down_if_targeted(email: str) -> bool:

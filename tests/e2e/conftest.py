@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from flask_migrate import upgrade
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from eventmate.extensions import db
+from tests import mail
 from tests.conftest import app_for_database, fresh_database
 from tests.live import ROOT, gunicorn_server
 
@@ -31,7 +33,12 @@ CHROMIUM_ARGS = [
 @dataclass
 class Site:
     url: str
-    data_app: Flask
+    data_app: Flask  # on the site's database and instance folder
+
+    def emails_to(self, address: str, kind: str) -> list[EmailMessage]:
+        """What the server has sent `address`: it runs tasks in-process and writes each
+        message to `<instance>/outbox/` (tests/mail.py), the data app's folder too."""
+        return mail.emails_to(self.data_app, address, kind)
 
     def run(self, work: Callable[[], object]):
         """Run `work` against the site's database, commit, and return its (plain) result."""

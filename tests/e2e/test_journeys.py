@@ -1,4 +1,4 @@
-"""The three journeys a release must never break, in a real browser."""
+"""The journeys a release must never break, in a real browser."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from eventmate.extensions import db
 from eventmate.models import Booking, Event
 from tests.conftest import PASSWORD
 from tests.factories import make_booking, make_city, make_event, make_user, now
+from tests.mail import site_links_in
 
 
 def seed_site() -> None:
@@ -22,6 +23,7 @@ def seed_site() -> None:
     seed_listings()
     seed_host()
     seed_sold_out()
+    make_user(email="rhea@example.com", display_name="Rhea", password_hash=hash_password(PASSWORD))
 
 
 def seed_host() -> None:
@@ -78,6 +80,12 @@ def test_visitor_searches_registers_books_and_cancels(page: Page, site):
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    [email] = site.emails_to("vera@example.com", "verify_email")
+    [link] = [link for link in site_links_in(email) if link.startswith("/account/confirm/")]
+    page.goto(link)  # as if from the mail app: confirmed, signed in, back on the event
+
+    expect(page.get_by_text("your email address is confirmed")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Harbour Jazz Night")
     page.get_by_label("Seats").select_option("2")
     page.get_by_role("button", name="Book").click()
@@ -188,3 +196,27 @@ def test_sold_out_event_says_so_and_refuses_a_booking(page: Page, site):
         )
 
     assert site.run(sams_bookings) is None
+
+
+def test_member_who_forgot_their_password_chooses_a_new_one(page: Page, site):
+    new_password = "a new passphrase for Rhea"
+    page.goto("/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("rhea@example.com")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_text("If an account exists for rhea@example.com")).to_be_visible()
+
+    [email] = site.emails_to("rhea@example.com", "password_reset")
+    [link] = [link for link in site_links_in(email) if link.startswith("/password/reset/")]
+    page.goto(link)
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_label("Repeat password").fill(new_password)
+    page.get_by_role("button", name="Save the new password").click()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    page.goto("/login/")
+    page.get_by_label("Email").fill("rhea@example.com")
+    page.get_by_label("Password").fill(new_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Welcome back, Rhea.")).to_be_visible()
