@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from eventmate.auth.verification import require_verified
 from eventmate.bookings.queries import event_to_book
 from eventmate.bookings.services import BookingRefused, parse_quantity
 from eventmate.security import limits
@@ -22,8 +23,7 @@ def join(slug: str):
         # Back to the event page after logging in: a login can't replay this POST.
         flash("Log in or create an account to join the waitlist.", "info")
         return redirect(url_for("auth.login", next=url_for("events.detail", slug=slug)))
-    if current_user.email_verified_at is None:
-        abort(403)
+    require_verified()
     form = JoinWaitlistForm()
     try:
         if not form.validate_on_submit():
