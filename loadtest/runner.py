@@ -17,15 +17,17 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import redis
 
 from eventmate.pagecache.edge import PURGE_AGAIN_AFTER
-from loadtest import dataset, edge, locustrun, servers, targets
+from loadtest import dataset, edge, locustrun, mail, servers, targets
 from loadtest.options import parse_args, run_heading, seconds, wants
 from loadtest.report import Report, Row
 from loadtest.wrkrun import WrkResult, WrkSettings
 from loadtest.wrkrun import run as run_wrk
+from tests.smtp import smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SATURATION_POOL = 30_000  # wrk's prepared requests (client IPs) per thread without a pause
@@ -33,9 +35,10 @@ SEARCH_CONNECTIONS = 200  # members' searches at saturation, as their target is 
 
 
 def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
-    """gunicorn's environment. EDGE_*, GUNICORN_* and DB_* settings pass through
-    (GUNICORN_WORKER_CLASS=gthread loadtest/run); through the edge, wired as scripts/serve
-    wires it: purges to the edge, no per-IP limit in the app (the edge has it)."""
+    """gunicorn's (and the Celery worker's) environment. EDGE_*, GUNICORN_* and DB_*
+    settings pass through (GUNICORN_WORKER_CLASS=gthread loadtest/run); through the edge, wired
+    as scripts/serve wires it: purges to the edge, no per-IP limit in the app (the edge has
+    it). MAIL_URL is set once the SMTP server runs (measure_app)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TEST_")},
         "EVENTMATE_CONFIG": "production",
@@ -46,10 +49,13 @@ def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
         "SITE_HOSTS": "127.0.0.1",
         "EVENTMATE_INSTANCE_PATH": str(out_dir / "instance"),
         "LOADTEST_PASSWORD": os.environ.get("LOADTEST_PASSWORD") or secrets.token_urlsafe(18),
+        # The SMTP server measure_app starts there (the flask commands before need it set).
+        "MAIL_URL": f"smtp://127.0.0.1:{servers.free_port()}",
     }
     if args.workers:
         env["WEB_CONCURRENCY"] = str(args.workers)
     if ports:
+        env["SITE_URL"] = f"https://127.0.0.1:{ports.https}"
         env["EDGE_PURGE_URLS"] = f"http://127.0.0.1:{ports.purge}"
         env["RATELIMIT_APPLICATION"] = os.environ.get("RATELIMIT_APPLICATION", "")
     else:  # no edge to purge (with one, event pages would be cached longer than listings)
@@ -94,19 +100,30 @@ class Stack:
 
 def measure_app(
     args, env, ports, out_dir: Path, report: Report, wrk: dict[str, WrkResult], locust: list[Row]
-) -> servers.Memory:
-    """Serve EventMate (behind the edge unless --direct), run the chosen scenarios against it;
-    the memory of its servers."""
+) -> tuple[servers.Memory, mail.MailCheck]:
+    """Serve EventMate (behind the edge unless --direct) with its Celery worker and beat, run
+    the chosen scenarios against it; the memory of its servers, and what became of the emails
+    of the run."""
     port = args.port or servers.free_port()
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()  # no sessions, limits or pages from before
     paths = {k: out_dir / f"paths-{k}.txt" for k in ("mix", "anon", "events", "search")}
     memory = servers.Memory()
+    database = env["DATABASE_URL"]
     with contextlib.ExitStack() as running:  # unwinds in reverse: nginx stops before gunicorn
+        _, inbox = running.enter_context(smtp_server(urlsplit(env["MAIL_URL"]).port))
         app = running.enter_context(
             servers.Gunicorn("wsgi:app", env, port, out_dir / "gunicorn-app.log", memory)
         )
         app.wait_ready()
         print(f"==> EventMate (production config) on {app.base_url}", flush=True)
+        jobs = [running.enter_context(mail.Celery(role, env, out_dir)) for role in mail.ROLES]
+        # Start from what a running site is in: the reminders beat would have queued by now
+        # (beat's first run is 10 minutes away) sent, nothing pending.
+        dataset.flask(env, "jobs", "run", "reminders")
+        pending, waited = mail.wait_for_outbox(database, None, mail.DRAIN_TIMEOUT)
+        print(f"==> Celery worker and beat: outbox drained in {waited:.1f} s "
+              f"({pending} pending), mail to {env['MAIL_URL']}", flush=True)  # fmt: skip
+        since = mail.database_now(database)
         front = None
         if ports:
             front = running.enter_context(edge.Edge(env, ports, port, out_dir, memory))
@@ -160,8 +177,12 @@ def measure_app(
                 time.sleep(PURGE_AGAIN_AFTER + 0.5)
             front.stop()
         app.stop()
+        pending, drain_seconds = mail.wait_for_outbox(database, since, mail.DRAIN_TIMEOUT)
+        for job in jobs:
+            job.stop()
+            report.notes.append(f"{job.name}: peak RSS {job.peak.describe()}")
     memory.stop()
-    return memory
+    return memory, mail.check(database, since, inbox, drain_seconds)
 
 
 def cpu_ms_per_request(cpu_seconds: float, requests: int) -> float | None:
@@ -219,14 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     path += "; the baseline: gunicorn directly, same settings"
     report, wrk, locust, problems = Report(heading=run_heading(args, path)), {}, [], []
-    memory = None
+    memory = emails = None
     if args.scenario != "baseline":
         dataset.prepare(env, args.events, args.members, args.hosts)
         sample = dataset.load_sample(env["DATABASE_URL"], args.seed)
         dataset.write_locust_data(sample, out_dir / "data.json")
         for kind in ("mix", "anon", "events", "search"):
             dataset.write_paths(sample, kind, out_dir / f"paths-{kind}.txt", args.seed)
-        memory = measure_app(args, env, ports, out_dir, report, wrk, locust)
+        memory, emails = measure_app(args, env, ports, out_dir, report, wrk, locust)
+        report.notes.append(emails.describe())
         for line in servers.log_errors(out_dir / "gunicorn-app.log"):
             report.notes.append(f"gunicorn-app.log: {line}")
         for line in edge.log_problems(out_dir / "edge" / "error.log"):
@@ -244,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
             not problems,
             f"{len(problems)} events wrong",
         )
+        report.check(
+            "emails (each booking's confirmation and cancellation in the outbox, none sent "
+            "twice, none lost)",
+            not emails.problems,
+            "; ".join(emails.problems) or "all there",
+        )
     report.write(out_dir)
     print("\n" + report.render())
     print(f"\nReport: {out_dir}/summary.txt")
@@ -256,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         for problem in problems[:50]:
             print("  " + problem, file=sys.stderr)
+    if emails and emails.problems:
+        print("\nEMAILS WRONG: " + "; ".join(emails.problems), file=sys.stderr)
+    if problems or (emails and emails.problems):
         return 2
     return 1 if args.strict and not report.all_passed else 0
 

@@ -47,10 +47,11 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[str, Inbox]]:
-    """Yields (MAIL_URL, inbox) of a server running until the block ends."""
+def smtp_server(port: int | None = None) -> Iterator[tuple[str, Inbox]]:
+    """Yields (MAIL_URL, inbox) of a server on `port` (a free one if None) running until the
+    block ends."""
     inbox = Inbox()
-    port = free_port()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
