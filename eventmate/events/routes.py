@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from eventmate.bookings.forms import BookingForm
 from eventmate.bookings.services import new_request_token
-from eventmate.events import bp, queries, search_queries
+from eventmate.events import bp, links, queries, search_queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
 from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
 from eventmate.pagecache.canonical import canonical_redirect, canonical_url, not_canonical
@@ -85,8 +85,13 @@ def detail(slug: str):
     if elsewhere is not None:
         return elsewhere
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
+    page_url = url_for("events.detail", slug=event.slug, _external=True)
     html = render_template(
         "events/detail.html",
+        page_url=page_url,
+        map_url=links.map_url(event),
+        calendar_links=links.calendar_links(event, page_url),
+        share_links=links.share_links(event.title, page_url),
         rating=rating,
         reviews=reviews,
         review_page=review_page,

@@ -239,7 +239,7 @@ MIDDLES = [
 ]
 CLOSERS = [
     "Tickets are limited; once they're gone, they're gone.",
-    "Questions? Ask the host through the event page.",
+    "Bring a friend: it is more fun together.",
     "Please arrive on time so we can start together.",
     "See you there!",
 ]
