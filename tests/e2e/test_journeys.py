@@ -14,6 +14,7 @@ from eventmate.auth.services import hash_password
 from eventmate.extensions import db
 from eventmate.models import Booking, Event
 from tests.conftest import PASSWORD
+from tests.e2e.journeys import assert_booking_confirmation
 from tests.factories import make_booking, make_city, make_event, make_user, now
 from tests.mail import site_links_in
 
@@ -94,6 +95,8 @@ def test_visitor_searches_registers_books_and_cancels(page: Page, site):
     reference = page.locator("dd.reference").inner_text()
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", reference)
     assert site.run(lambda: seats_booked("harbour-jazz-night")) == 2
+    # In Vera's inbox: the confirmation, with the calendar file.
+    assert_booking_confirmation(site, "vera@example.com", reference, "harbour-jazz-night")
 
     page.get_by_role("link", name="My bookings").first.click()
     upcoming = page.locator("section", has=page.get_by_role("heading", name="Upcoming"))
