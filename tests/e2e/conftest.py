@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from eventmate.extensions import db
 from tests import mail
@@ -80,24 +80,37 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser, site) -> Iterator[Page]:
-    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
+def open_page(browser, site) -> Iterator[Callable[[], Page]]:
+    """Opens a page in a browser context of its own: its own cookies, so another person."""
+    contexts: list[BrowserContext] = []
     # Anything the browser refused under the Content Security Policy, or a script error.
     problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    yield page
-    context.close()
+
+    def open_() -> Page:
+        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
     assert problems == [], "the browser reported CSP violations or script errors"
+
+
+@pytest.fixture
+def page(open_page) -> Page:
+    return open_page()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -14,6 +14,7 @@ from eventmate.auth.services import hash_password
 from eventmate.extensions import db
 from eventmate.models import Booking, Event
 from tests.conftest import PASSWORD
+from tests.e2e.journeys import assert_booking_confirmation, log_in
 from tests.factories import make_booking, make_city, make_event, make_user, now
 from tests.mail import site_links_in
 
@@ -94,6 +95,8 @@ def test_visitor_searches_registers_books_and_cancels(page: Page, site):
     reference = page.locator("dd.reference").inner_text()
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", reference)
     assert site.run(lambda: seats_booked("harbour-jazz-night")) == 2
+    # In Vera's inbox: the confirmation, with the calendar file.
+    assert_booking_confirmation(site, "vera@example.com", reference, "harbour-jazz-night")
 
     page.get_by_role("link", name="My bookings").first.click()
     upcoming = page.locator("section", has=page.get_by_role("heading", name="Upcoming"))
@@ -116,10 +119,7 @@ def png_file(tmp_path) -> str:
 
 
 def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path):
-    page.goto("/login/")
-    page.get_by_label("Email").fill("hugo@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "hugo@example.com")
 
     page.get_by_role("link", name="Host", exact=True).click()
     page.get_by_role("link", name="New event").click()
@@ -168,10 +168,7 @@ def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path)
 
 
 def test_sold_out_event_says_so_and_refuses_a_booking(page: Page, site):
-    page.goto("/login/")
-    page.get_by_label("Email").fill("sam@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "sam@example.com")
 
     page.goto("/events/tiny-gig/")
     expect(page.locator(".availability")).to_have_text("Sold out")
@@ -215,8 +212,5 @@ def test_member_who_forgot_their_password_chooses_a_new_one(page: Page, site):
     expect(page.get_by_text("Your password is changed")).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
-    page.goto("/login/")
-    page.get_by_label("Email").fill("rhea@example.com")
-    page.get_by_label("Password").fill(new_password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "rhea@example.com", new_password)
     expect(page.get_by_text("Welcome back, Rhea.")).to_be_visible()
