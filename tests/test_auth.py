@@ -64,6 +64,21 @@ def test_register_rejects_bad_input_with_a_message(client, db_session, overrides
     assert db.session.scalar(select(User)) is None
 
 
+def test_register_shows_every_mistake_at_once(client, db_session):
+    response = register(
+        client, display_name="", email="not-an-email", password="password1234",
+        confirm="something else entirely",
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This field is required" in page  # the name
+    assert "not a valid email address" in page
+    assert "too common" in page
+    assert "don&#39;t match" in page
+    assert page.count('aria-invalid="true"') == 4
+    assert db.session.scalar(select(User)) is None
+
+
 def test_register_makes_no_second_account_for_an_existing_email_in_any_case(
     app, client, db_session, outbox
 ):

@@ -170,6 +170,23 @@ def test_registration_is_limited_to_five_an_hour_per_client(behind_one_proxy):
     assert statuses[5] == 429
 
 
+def test_only_registrations_that_go_through_count_against_the_limit(behind_one_proxy):
+    browser = Browser(behind_one_proxy)
+    client = from_ip("203.0.113.51")
+
+    def sign_up(n: int, confirm: str) -> int:
+        browser.cookies.clear()  # a new visitor each time, signed out
+        form = {"csrf_token": browser.hidden_fields("/register/")["csrf_token"],
+                "email": f"typo{n}@example.com", "display_name": f"Typo {n}",
+                "password": "a sound passphrase, long enough", "confirm": confirm}  # fmt: skip
+        return browser.post("/register/", form, client)[0]
+
+    mistyped = [sign_up(n, "a sound passphrase, long enuogh") for n in range(6)]
+    assert mistyped == [400] * 6  # each says what is wrong; none is "going too fast"
+    signed_up = [sign_up(n, "a sound passphrase, long enough") for n in range(6)]
+    assert signed_up == [200] * 5 + [429]
+
+
 def test_booking_is_limited_to_twenty_a_minute_per_client(site):
     base, slug = site
     browser = Browser(base, headers=from_ip("203.0.113.80"))

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from eventmate.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from eventmate.auth.services import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    check_password,
+    clean_email,
+)
 from eventmate.forms import Form
+from eventmate.models import normalise_email
 
 PASSWORD_LENGTH_RULE = (
     f"Use {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters; a short phrase works well."
@@ -30,11 +37,30 @@ def repeat_password_field() -> PasswordField:
 
 
 class RegisterForm(Form):
+    """Every field is checked, with the account rules the service applies again, so one
+    submission shows every mistake at once."""
+
     display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = new_password_field()
     confirm = repeat_password_field()
     next = HiddenField()
+
+    def validate_email(self, field: EmailField) -> None:
+        if not field.errors:
+            _as_form_error(clean_email, field.data)
+
+    def validate_password(self, field: PasswordField) -> None:
+        if not field.errors:  # the length rule has already spoken
+            email = normalise_email(self.email.data or "")
+            _as_form_error(check_password, field.data, email, self.display_name.data or "")
+
+
+def _as_form_error(rule, *args) -> None:
+    try:
+        rule(*args)
+    except AccountError as error:
+        raise ValidationError(str(error)) from None
 
 
 class LoginForm(Form):

@@ -80,7 +80,14 @@ def login_succeeded(email: str) -> None:
         limiter.limiter.clear(parse(current_app.config[setting]), *identifiers)
 
 
-registration = limiter.limit(_setting("REGISTER_LIMIT"), methods=["POST"], scope="register")
+# Only a registration that went through counts (its "check your inbox" page, the same for a
+# known address): a person correcting their form is not signing up again.
+registration = limiter.limit(
+    _setting("REGISTER_LIMIT"),
+    methods=["POST"],
+    scope="register",
+    deduct_when=lambda response: response.status_code < 400,
+)
 booking = limiter.limit(_setting("BOOKING_LIMIT"), methods=["POST"], scope="booking")
 password_reset = limiter.limit(
     _setting("PASSWORD_RESET_LIMIT_PER_IP"), methods=["POST"], scope="password-reset"
