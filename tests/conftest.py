@@ -275,6 +275,16 @@ def event(db_session):
 
 
 @pytest.fixture
+def lisbon(db_session):
+    """A city in a time zone other than UTC's, for the host's event form."""
+    from tests.factories import make_city
+
+    city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
+    db_session.commit()
+    return city
+
+
+@pytest.fixture
 def host(db_session, login):
     """A signed-in host, "Hostess"."""
     from tests.factories import make_member
