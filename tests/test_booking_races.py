@@ -9,36 +9,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from eventmate.extensions import db
-from eventmate.models import Booking, City, Event, User
+from eventmate.models import Booking, Event
 from tests.conftest import PASSWORD
 from tests.factories import unsaved_event_with_members
 from tests.live import Browser, gunicorn_server
 
 CLIENTS = 50
-
-
-@pytest.fixture
-def committed(app, postgres_only):
-    """A session on its own connection whose rows are committed, then removed after the test."""
-    with app.app_context():
-        session = Session(db.engine)
-        created: list = []
-        yield session, created
-        session.rollback()
-        for model in (Booking, Event, User, City):
-            ids = [row.id for row in created if isinstance(row, model)]
-            if model is Booking:
-                event_ids = [row.id for row in created if isinstance(row, Event)]
-                session.execute(delete(Booking).where(Booking.event_id.in_(event_ids)))
-            elif ids:
-                session.execute(delete(model).where(model.id.in_(ids)))
-        session.commit()
-        session.close()
 
 
 def setup_event(session, created, capacity: int, booked: int, members: int):

@@ -14,34 +14,14 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from eventmate.extensions import db
-from eventmate.models import Booking, City, Event, OutboxMessage, User, WaitlistEntry
+from eventmate.models import Booking, Event, OutboxMessage, User, WaitlistEntry
 from eventmate.waitlist.services import expire_holds
 from tests.conftest import PASSWORD
 from tests.factories import unsaved_event_with_members
 from tests.live import Browser, gunicorn_server
 from tests.test_booking_races import report, run_together
-
-
-@pytest.fixture
-def committed(app, postgres_only):
-    """A session on its own connection whose rows are committed; the test's events (with
-    their bookings, entries and emails), members and city are deleted afterwards."""
-    with app.app_context():
-        session = Session(db.engine)
-        created: list = []
-        yield session, created
-        session.rollback()
-        for model in (Event, User, City):  # bookings, entries, outbox rows cascade
-            ids = [row.id for row in created if isinstance(row, model)]
-            if ids:
-                session.execute(delete(model).where(model.id.in_(ids)))
-        session.commit()
-        session.close()
 
 
 class Race:
