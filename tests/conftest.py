@@ -19,10 +19,10 @@ from datetime import datetime
 import pytest
 from flask import g
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from config import TestConfig
 from eventmate import create_app
@@ -131,6 +131,26 @@ def is_postgres(app) -> bool:
 def postgres_only(is_postgres):
     if not is_postgres:
         pytest.skip("needs PostgreSQL (runs in the PostgreSQL pass of scripts/test)")
+
+
+@pytest.fixture
+def committed(app, postgres_only):
+    """For tests against a live server, which can't see a test's open transaction: a session on
+    its own connection whose rows are committed, and a list to put them in. The listed events
+    (with their bookings, waitlist entries and emails), members and cities are deleted after."""
+    from eventmate.models import City, Event, User
+
+    with app.app_context():
+        session = Session(db.engine)
+        created: list = []
+        yield session, created
+        session.rollback()
+        for model in (Event, User, City):  # bookings, entries, outbox rows cascade
+            ids = [row.id for row in created if isinstance(row, model)]
+            if ids:
+                session.execute(delete(model).where(model.id.in_(ids)))
+        session.commit()
+        session.close()
 
 
 class QueryCounter:
@@ -272,6 +292,16 @@ def event(db_session):
     made = make_event(title="Harbour Jazz Night", capacity=40)
     db_session.commit()
     return made
+
+
+@pytest.fixture
+def lisbon(db_session):
+    """A city in a time zone other than UTC's, for the host's event form."""
+    from tests.factories import make_city
+
+    city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
+    db_session.commit()
+    return city
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -113,3 +114,31 @@ def make_member(password: str = "correct horse battery staple", **fields) -> Use
     from eventmate.auth.services import hash_password
 
     return make_user(password_hash=hash_password(password), **fields)
+
+
+def unsaved_event_with_members(
+    members: int, password: str = "correct horse battery staple", **event_fields
+) -> tuple[Event, list[User]]:
+    """An event three days ahead (with its own city and host) and `members` confirmed members
+    who log in with `password`, added to no session: for the tests that commit them through a
+    session of their own, so that a live server sees them. Names are tagged, so runs sharing a
+    database don't collide."""
+    from eventmate.auth.services import hash_password
+
+    tag = uuid.uuid4().hex[:8]
+    password_hash = hash_password(password)  # once: Argon2id is slow on purpose
+    city = City(name=f"Race {tag}", slug=f"race-{tag}", country="Testland", timezone="UTC")
+    host = User(email=f"host-{tag}@example.com", display_name="Host", password_hash="x")
+    users = [
+        User(email=f"m{n}-{tag}@example.com", display_name=f"Member {n}",
+             password_hash=password_hash, email_verified_at=now())
+        for n in range(members)
+    ]  # fmt: skip
+    starts = now() + timedelta(days=3)
+    values = {
+        "slug": f"race-{tag}", "title": "Race", "category": "music", "city": city, "host": host,
+        "venue_name": "Hall", "starts_at": starts, "ends_at": starts + timedelta(hours=2),
+        "capacity": 100, "seats_booked": 0, "max_per_booking": 10,
+    }  # fmt: skip
+    values.update(event_fields)
+    return Event(**values), users

@@ -7,61 +7,25 @@ afterwards.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from eventmate.auth.services import hash_password
-from eventmate.extensions import db
-from eventmate.models import Booking, City, Event, User
+from eventmate.models import Booking, Event
 from tests.conftest import PASSWORD
+from tests.factories import unsaved_event_with_members
 from tests.live import Browser, gunicorn_server
 
 CLIENTS = 50
 
 
-@pytest.fixture
-def committed(app, postgres_only):
-    """A session on its own connection whose rows are committed, then removed after the test."""
-    with app.app_context():
-        session = Session(db.engine)
-        created: list = []
-        yield session, created
-        session.rollback()
-        for model in (Booking, Event, User, City):
-            ids = [row.id for row in created if isinstance(row, model)]
-            if model is Booking:
-                event_ids = [row.id for row in created if isinstance(row, Event)]
-                session.execute(delete(Booking).where(Booking.event_id.in_(event_ids)))
-            elif ids:
-                session.execute(delete(model).where(model.id.in_(ids)))
-        session.commit()
-        session.close()
-
-
 def setup_event(session, created, capacity: int, booked: int, members: int):
-    tag = uuid.uuid4().hex[:8]
-    password_hash = hash_password(PASSWORD)
-    city = City(name=f"Race {tag}", slug=f"race-{tag}", country="Testland", timezone="UTC")
-    host = User(email=f"host-{tag}@example.com", display_name="Host", password_hash="x")
-    users = [
-        User(email=f"racer{n}-{tag}@example.com", display_name=f"Racer {n}",
-             password_hash=password_hash, email_verified_at=datetime.now(UTC))
-        for n in range(members)
-    ]  # fmt: skip
-    starts = datetime.now(UTC) + timedelta(days=3)
-    event = Event(
-        slug=f"race-{tag}", title="Race", category="music", city=city, host=host,
-        venue_name="Hall", starts_at=starts, ends_at=starts + timedelta(hours=2),
-        capacity=capacity, seats_booked=booked, max_per_booking=10,
-    )  # fmt: skip
-    session.add_all([city, host, event, *users])
+    event, users = unsaved_event_with_members(members, PASSWORD, capacity=capacity,
+                                              seats_booked=booked)  # fmt: skip
+    rows = [event.city, event.host, event, *users]
+    session.add_all(rows)
     session.commit()
-    created.extend([city, host, event, *users])
+    created.extend(rows)
     return event, users
 
 

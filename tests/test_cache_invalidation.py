@@ -16,12 +16,12 @@ from eventmate.models import Event
 from eventmate.pagecache.keys import entry_seconds
 from tests.conftest import csrf_token
 from tests.factories import make_city, make_event, make_image, now
-from tests.test_hosts import create, edit, event_data, lisbon  # noqa: F401 (a fixture)
+from tests.test_hosts import create, edit, event_data
 from tests.test_images import image_bytes, upload
 
 
 @pytest.fixture
-def fado(client, host, lisbon):  # noqa: F811 (fixtures)
+def fado(client, host, lisbon):
     """An event created through the host's form, and that form's data, to edit it with."""
     data = event_data(lisbon)
     assert create(client, data).status_code == 303
@@ -37,7 +37,7 @@ def porto(db_session):
 
 
 @pytest.fixture
-def other_event(db_session, lisbon):  # noqa: F811 (fixtures)
+def other_event(db_session, lisbon):
     made = make_event(city=lisbon, title="Harbour Jazz Night")
     db_session.commit()
     return made

@@ -11,17 +11,16 @@ import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from eventmate.auth.services import hash_password
 from eventmate.extensions import db
-from eventmate.models import Booking, City, Event, OutboxMessage, User
+from eventmate.models import Booking, OutboxMessage
 from tests.conftest import PASSWORD, app_for_database, fresh_database
+from tests.factories import unsaved_event_with_members
 from tests.live import Browser, gunicorn_server
 from tests.smtp import smtp_server
 from tests.test_redis_faults import RedisServer, eventually
@@ -70,21 +69,10 @@ def site(app, postgres_only, tmp_path):
     with fresh_database(app) as url, app_for_database(url, str(tmp_path / "data")) as data_app:
         with data_app.app_context():
             upgrade()
-            password_hash = hash_password(PASSWORD)
-            city = City(name="Oslo", slug="oslo", country="Norway", timezone="Europe/Oslo")
-            host = User(email="host@example.com", display_name="Host", password_hash="x")
-            members = [
-                User(email=f"m{n}@example.com", display_name=f"Member {n}",
-                     password_hash=password_hash, email_verified_at=datetime.now(UTC))
-                for n in range(MEMBERS)
-            ]  # fmt: skip
-            starts = datetime.now(UTC) + timedelta(days=5)
-            event = Event(
-                slug="big-night", title="Big Night", category="music", city=city, host=host,
-                venue_name="Hall", starts_at=starts, ends_at=starts + timedelta(hours=2),
-                capacity=1000, seats_booked=0, max_per_booking=10,
-            )  # fmt: skip
-            db.session.add_all([city, host, event, *members])
+            event, members = unsaved_event_with_members(
+                MEMBERS, PASSWORD, slug="big-night", title="Big Night", capacity=1000
+            )
+            db.session.add_all([event.city, event.host, event, *members])
             emails = [member.email for member in members]
             db.session.commit()
             db.session.remove()

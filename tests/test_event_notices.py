@@ -11,16 +11,9 @@ from sqlalchemy import func, select
 from eventmate.extensions import db
 from eventmate.models import Booking, Event, OutboxMessage, WaitlistEntry
 from tests.conftest import csrf_token
-from tests.factories import make_booking, make_city, make_event, make_user
+from tests.factories import make_booking, make_event, make_user
 from tests.mail import text_of
 from tests.test_hosts import edit, event_data
-
-
-@pytest.fixture
-def lisbon(db_session):
-    city = make_city(name="Lisbon", slug="lisbon-n", country="Portugal", timezone="Europe/Lisbon")
-    db_session.commit()
-    return city
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from eventmate.models import Event, EventImage
 from tests.conftest import csrf_token
 from tests.factories import (
     make_booking,
-    make_city,
     make_event,
     make_image,
     make_member,
@@ -267,13 +266,6 @@ def test_admins_cannot_lift_a_suspension_from_the_host_pages(client, admin_and_g
     assert "suspended by an administrator: Spam listing." in page_text(response)
     saved = saved_event(event)
     assert (saved.suspension_reason, saved.is_listed) == ("Spam listing.", False)
-
-
-@pytest.fixture
-def lisbon(db_session):
-    city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
-    db_session.commit()
-    return city
 
 
 def event_data(city, **overrides):

@@ -21,6 +21,15 @@ def ask_for_reset(client, email: str):
     return post_form(client, "/password/forgot/", {"email": email})
 
 
+@pytest.fixture
+def rosas_link(app, client, db_session, outbox) -> str:
+    """Rosa, a member whose password is PASSWORD, has asked for a reset: the link emailed."""
+    make_member(email="rosa@example.com")
+    db_session.commit()
+    ask_for_reset(client, "rosa@example.com")
+    return reset_link(app, "rosa@example.com")
+
+
 def test_the_login_page_links_to_forgot_password(client, db_session):
     page = client.get("/login/").get_data(as_text=True)
     assert 'href="/password/forgot/"' in page
@@ -65,14 +74,10 @@ def test_a_password_reset_from_start_to_end(app, client, db_session, outbox):
     assert "has been used already" in used.get_data(as_text=True)
 
 
-def test_a_reset_link_can_not_be_posted_twice(app, client, db_session, outbox):
-    make_member(email="rosa@example.com")
-    db_session.commit()
-    ask_for_reset(client, "rosa@example.com")
-    link = reset_link(app, "rosa@example.com")
-    key = hidden_fields(client, link)["key"]
+def test_a_reset_link_can_not_be_posted_twice(app, client, rosas_link):
+    key = hidden_fields(client, rosas_link)["key"]
     data = {"key": key, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
-    assert post_form(client, link, data, action="/password/reset/").status_code == 302
+    assert post_form(client, rosas_link, data, action="/password/reset/").status_code == 302
     other = app.test_client()
     another = "yet another passphrase here"
     again = {**data, "password": another, "confirm": another}
@@ -97,11 +102,8 @@ def test_a_reset_link_lasts_an_hour(app, client, db_session, outbox, clock, afte
         assert 'href="/password/forgot/"' in response.get_data(as_text=True)
 
 
-def test_a_tampered_reset_link_is_refused(app, client, db_session, outbox):
-    make_member(email="rosa@example.com")
-    db_session.commit()
-    ask_for_reset(client, "rosa@example.com")
-    key = reset_link(app, "rosa@example.com").partition("key=")[2]
+def test_a_tampered_reset_link_is_refused(client, rosas_link):
+    key = rosas_link.partition("key=")[2]
     for bad in (key[:-3] + "xyz", key.upper(), "garbage", "", "9" * 5000):
         response = client.get("/password/reset/", query_string={"key": bad})
         assert response.status_code == 404, bad
@@ -111,18 +113,14 @@ def test_a_tampered_reset_link_is_refused(app, client, db_session, outbox):
     sign_in(client, "rosa@example.com")  # the old password still works
 
 
-def test_the_new_password_must_follow_the_rules(app, client, db_session, outbox):
-    make_member(email="rosa@example.com")
-    db_session.commit()
-    ask_for_reset(client, "rosa@example.com")
-    link = reset_link(app, "rosa@example.com")
-    key = hidden_fields(client, link)["key"]
+def test_the_new_password_must_follow_the_rules(client, rosas_link):
+    key = hidden_fields(client, rosas_link)["key"]
     attempts = [("password1234", "password1234", "too common"),
                 ("short", "short", "Use 10 to 128 characters"),
                 (NEW_PASSWORD, "something else", "don't match")]  # fmt: skip
     for password, confirm, message in attempts:
         data = {"key": key, "password": password, "confirm": confirm}
-        response = post_form(client, link, data, action="/password/reset/")
+        response = post_form(client, rosas_link, data, action="/password/reset/")
         assert response.status_code == 400
         assert message in page_text(response)
     assert not signed_in(client)

@@ -14,34 +14,14 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from eventmate.auth.services import hash_password
-from eventmate.extensions import db
-from eventmate.models import Booking, City, Event, OutboxMessage, User, WaitlistEntry
+from eventmate.models import Booking, Event, OutboxMessage, User, WaitlistEntry
 from eventmate.waitlist.services import expire_holds
 from tests.conftest import PASSWORD
+from tests.factories import unsaved_event_with_members
 from tests.live import Browser, gunicorn_server
 from tests.test_booking_races import report, run_together
-
-
-@pytest.fixture
-def committed(app, postgres_only):
-    """A session on its own connection whose rows are committed; the test's events (with
-    their bookings, entries and emails), members and city are deleted afterwards."""
-    with app.app_context():
-        session = Session(db.engine)
-        created: list = []
-        yield session, created
-        session.rollback()
-        for model in (Event, User, City):  # bookings, entries, outbox rows cascade
-            ids = [row.id for row in created if isinstance(row, model)]
-            if ids:
-                session.execute(delete(model).where(model.id.in_(ids)))
-        session.commit()
-        session.close()
 
 
 class Race:
@@ -49,32 +29,22 @@ class Race:
     have nothing yet; all verified, with the same password."""
 
     def __init__(self, session, created, capacity: int, holders: int, others: int) -> None:
-        tag = uuid.uuid4().hex[:8]
-        password_hash = hash_password(PASSWORD)
-        verified = datetime.now(UTC)
-        self.session = session
-        city = City(name=f"Race {tag}", slug=f"race-{tag}", country="Testland", timezone="UTC")
-        host = User(email=f"host-{tag}@example.com", display_name="Host", password_hash="x")
-        members = [
-            User(email=f"m{n}-{tag}@example.com", display_name=f"Member {n}",
-                 password_hash=password_hash, email_verified_at=verified)
-            for n in range(holders + others)
-        ]  # fmt: skip
-        starts = datetime.now(UTC) + timedelta(days=3)
-        self.event = Event(
-            slug=f"race-{tag}", title="Race", category="music", city=city, host=host,
-            venue_name="Hall", starts_at=starts, ends_at=starts + timedelta(hours=2),
-            capacity=capacity, seats_booked=2 * holders, max_per_booking=3,
+        self.event, members = unsaved_event_with_members(
+            holders + others, PASSWORD, capacity=capacity, seats_booked=2 * holders,
+            max_per_booking=3,
         )  # fmt: skip
+        self.session = session
+        tag = uuid.uuid4().hex[:5].upper()  # the set-up's booking references
         self.bookings = [
             Booking(user=user, event=self.event, quantity=2, status="confirmed",
-                    reference=f"R{tag[:5].upper()}{n:03d}")
+                    reference=f"R{tag}{n:03d}")
             for n, user in enumerate(members[:holders])
         ]  # fmt: skip
         self.others = members[holders:]
-        session.add_all([city, host, self.event, *members, *self.bookings])
+        rows = [self.event.city, self.event.host, self.event, *members]
+        session.add_all([*rows, *self.bookings])
         session.commit()
-        created.extend([city, host, self.event, *members])
+        created.extend(rows)
         self.line_start = datetime.now(UTC) - timedelta(hours=1)
         self.line: list[WaitlistEntry] = []
         self.offered_before: set[int] = set()  # offers made by the set-up, with no email

@@ -4,14 +4,13 @@ dispatches the returned outbox ids."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from eventmate.extensions import db
-from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, OutboxMessage, User
-from eventmate.models.outbox import PENDING
+from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, User
+from eventmate.notifications import outbox
 
 
 def tell_attendees(event_id: int, kind: str, key: str, details: dict, now: datetime) -> list[int]:
@@ -23,7 +22,7 @@ def tell_attendees(event_id: int, kind: str, key: str, details: dict, now: datet
         .where(Booking.event_id == event_id, Booking.status == BOOKING_CONFIRMED)
         .order_by(Booking.id)
     ).all()
-    return _queue_many(kind, key, attendees, event_id, details, now)
+    return _queue_for_attendees(kind, key, attendees, event_id, details, now)
 
 
 def cancel_attendees(event_id: int, reason: str, now: datetime) -> list[int]:
@@ -39,19 +38,15 @@ def cancel_attendees(event_id: int, reason: str, now: datetime) -> list[int]:
         select(User.id, User.email).where(User.id.in_({row.user_id for row in attendees}))
     ).all())  # fmt: skip
     rows = [(row.id, row.user_id, emails[row.user_id]) for row in attendees]
-    return _queue_many("event_cancelled", "event-cancelled", rows, event_id,
-                       {"reason": reason}, now)  # fmt: skip
+    return _queue_for_attendees("event_cancelled", "event-cancelled", rows, event_id,
+                                {"reason": reason}, now)  # fmt: skip
 
 
-def _queue_many(kind, key, attendees, event_id, details, now) -> list[int]:
-    if not attendees:
-        return []
-    retry = timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"])
-    values = [
-        {"kind": kind, "send_key": f"{key}:{booking_id}", "to_address": email,
-         "user_id": user_id, "booking_id": booking_id, "event_id": event_id,
-         "details": details, "status": PENDING, "attempts": 0, "created_at": now,
-         "next_attempt_at": now + retry, "last_error": ""}
+def _queue_for_attendees(kind, key, attendees, event_id, details, now) -> list[int]:
+    """One message per (booking id, user id, email) of `attendees`."""
+    messages = [
+        {"send_key": f"{key}:{booking_id}", "to_address": email, "user_id": user_id,
+         "booking_id": booking_id, "event_id": event_id, "details": details}
         for booking_id, user_id, email in attendees
     ]  # fmt: skip
-    return list(db.session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), values))
+    return outbox.queue_many(kind, messages, now)

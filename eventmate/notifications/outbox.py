@@ -11,7 +11,7 @@ from email.utils import format_datetime
 from flask import current_app
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from eventmate.extensions import db
 from eventmate.models import OutboxMessage
@@ -27,16 +27,24 @@ MAX_BACKOFF = timedelta(hours=1)
 def queue(kind: str, send_key: str, to_address: str, **fields) -> int:
     """Add a message to the session, to be committed with the change it is about; returns its
     id (for `dispatch` after the commit). `fields`: user_id, booking_id, event_id, details."""
+    [message_id] = queue_many(kind, [{"send_key": send_key, "to_address": to_address, **fields}])
+    return message_id
+
+
+def queue_many(kind: str, messages: list[dict], now: datetime | None = None) -> list[int]:
+    """`queue` for many messages of one kind (an event's attendees), written in one multi-row
+    INSERT however many there are; returns their ids. Each of `messages` has a send_key, a
+    to_address and any of the fields `queue` takes."""
+    if not messages:
+        return []
+    now = now or datetime.now(UTC)
     retry = timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"])
-    now = datetime.now(UTC)
-    fields.setdefault("details", {})
-    message = OutboxMessage(
-        kind=kind, send_key=send_key, to_address=to_address, status=PENDING, attempts=0,
-        created_at=now, next_attempt_at=now + retry, last_error="", **fields,
-    )  # fmt: skip
-    db.session.add(message)
-    db.session.flush()
-    return message.id
+    rows = [
+        {"details": {}, **message, "kind": kind, "status": PENDING, "attempts": 0,
+         "created_at": now, "next_attempt_at": now + retry, "last_error": ""}
+        for message in messages
+    ]  # fmt: skip
+    return list(db.session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows))
 
 
 def dispatch(ids: Iterable[int]) -> bool:

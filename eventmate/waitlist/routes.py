@@ -41,27 +41,14 @@ def join(slug: str):
 @bp.post("/events/<slug:slug>/waitlist/leave/")
 @login_required
 def leave(slug: str):
-    event = _event(slug)
-    if WaitlistActionForm().validate_on_submit():
-        try:
-            services.leave(current_user, event, datetime.now(UTC))
-        except BookingRefused as refused:
-            return _refused(event, refused)
-        flash("You've left the waitlist.", "info")
-    return redirect(url_for("events.detail", slug=slug), code=303)
+    return _give_up_place(slug, services.leave, "You've left the waitlist.")
 
 
 @bp.post("/events/<slug:slug>/waitlist/decline/")
 @login_required
 def decline(slug: str):
-    event = _event(slug)
-    if WaitlistActionForm().validate_on_submit():
-        try:
-            services.decline(current_user, event, datetime.now(UTC))
-        except BookingRefused as refused:
-            return _refused(event, refused)
-        flash("You declined the seats; they go to the next in line.", "info")
-    return redirect(url_for("events.detail", slug=slug), code=303)
+    return _give_up_place(slug, services.decline,
+                          "You declined the seats; they go to the next in line.")  # fmt: skip
 
 
 @bp.route("/events/<slug:slug>/waitlist/claim/", methods=["GET", "POST"])
@@ -87,6 +74,19 @@ def claim(slug: str):
     if refusal is not None:
         return _refused(event, refusal)
     return render_template("waitlist/claim.html", event=event, entry=entry, form=form)
+
+
+def _give_up_place(slug: str, give_up, done: str):
+    """Leave the line or decline held seats (`give_up`, a service taking the member, the event
+    and now), then back to the event page."""
+    event = _event(slug)
+    if WaitlistActionForm().validate_on_submit():
+        try:
+            give_up(current_user, event, datetime.now(UTC))
+        except BookingRefused as refused:
+            return _refused(event, refused)
+        flash(done, "info")
+    return redirect(url_for("events.detail", slug=slug), code=303)
 
 
 def _event(slug: str):
