@@ -283,6 +283,10 @@ class Config:
             "broker_url": broker or "memory://",
             "task_always_eager": not broker,
             "task_ignore_result": True,  # no result backend: the outbox row is the result
+            # One (disabled) result backend for the process. Otherwise Celery makes one per
+            # thread, and under gevent per request: each read every installed package's entry
+            # points, 6% of gunicorn's CPU in the Locust run (loadtest/RESULTS.md).
+            "result_backend_thread_safe": True,
             # Acknowledged after the task ran: a worker killed mid-send leaves it queued.
             "task_acks_late": True,
             "task_reject_on_worker_lost": True,
