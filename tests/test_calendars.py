@@ -120,3 +120,29 @@ def test_a_member_can_reset_their_calendar_link(app, client, db_session, login):
     # Without the form's token, nothing is reset.
     assert client.post("/me/calendar-link/reset/").status_code == 400
     assert anonymous.get(new).status_code == 200
+
+
+def test_calendars_carry_the_same_vtimezones_as_icalendar_adds_itself(app, db_session):
+    """feeds._finish builds each zone's VTIMEZONE once per process; the calendar is the one
+    Calendar.add_missing_timezones() makes, zones in the same place."""
+    from eventmate.calendars import feeds
+
+    paris = make_city(name="Paris", slug="paris", country="France", timezone="Europe/Paris")
+    tokyo = make_city(name="Tokyo", slug="tokyo", country="Japan", timezone="Asia/Tokyo")
+    bookings = [make_booking(make_event(city=city)) for city in (paris, tokyo, paris)]
+    db_session.commit()
+    with app.test_request_context():
+        ours = Calendar.from_ical(feeds.bookings_calendar(bookings, "Ada"))
+        theirs = Calendar()
+        for vevent in ours.walk("VEVENT"):
+            theirs.add_component(vevent)
+        theirs.add_missing_timezones()
+        again = Calendar.from_ical(feeds.bookings_calendar(bookings, "Ada"))
+
+    names = [component.name for component in ours.subcomponents]
+    assert names == ["VTIMEZONE", "VTIMEZONE", "VEVENT", "VEVENT", "VEVENT"]
+    assert {tz.tz_name for tz in ours.timezones} == {"Europe/Paris", "Asia/Tokyo"}
+    for zone in ours.timezones:
+        [same] = [tz for tz in theirs.timezones if tz.tz_name == zone.tz_name]
+        assert zone.to_ical() == same.to_ical()
+    assert [tz.to_ical() for tz in again.timezones] == [tz.to_ical() for tz in ours.timezones]
