@@ -16,15 +16,19 @@ from sqlalchemy import text
 
 from loadtest import servers
 from loadtest.dataset import engine
-from tests.smtp import Inbox
 
 ROLES = ("worker", "beat")
 DRAIN_TIMEOUT = 300  # seconds; the drain measures ~45 messages/s for one worker
 
 
+def _python(env: dict[str, str]) -> str:
+    return str(Path(env.get("VIRTUAL_ENV", servers.ROOT / ".venv")) / "bin" / "python")
+
+
 class Celery(servers.Server):
-    """`celery -A wsgi:celery worker|beat` in a process group of its own; SIGTERM is Celery's
-    warm shutdown (a worker finishes the tasks it runs)."""
+    """`celery -A wsgi:celery worker|beat` in a process group of its own, at scripts/serve's
+    CPU priority (WORKER_NICE); SIGTERM is Celery's warm shutdown (a worker finishes the tasks
+    it runs)."""
 
     def __init__(self, role: str, env: dict[str, str], out_dir: Path) -> None:
         super().__init__(out_dir / f"celery-{role}.log")
@@ -32,21 +36,42 @@ class Celery(servers.Server):
         self.schedule = out_dir / "celerybeat-schedule"
 
     def command(self) -> tuple[list[str], dict[str, str]]:
-        python = Path(self.env.get("VIRTUAL_ENV", servers.ROOT / ".venv")) / "bin" / "python"
-        command = [
-            str(python),
-            "-m",
-            "celery",
-            "-A",
-            "wsgi:celery",
-            self.role,
-            "--loglevel=WARNING",
-        ]
+        nice = ["nice", "-n", self.env.get("WORKER_NICE", "10")]
+        command = [*nice, _python(self.env), "-m", "celery", "-A", "wsgi:celery", self.role,
+                   "--loglevel=WARNING"]  # fmt: skip
         if self.role == "worker":
             command.append(f"--concurrency={self.env.get('WORKER_CONCURRENCY', '2')}")
         else:
             command.append(f"--schedule={self.schedule}")
         return command, self.env
+
+
+class Sink(servers.Server):
+    """The SMTP server standing in for the mail relay (loadtest/sink.py), niced: a relay is
+    another machine, so its CPU is the load test's, not the site's."""
+
+    name = "smtp sink"
+
+    def __init__(self, port: int, env: dict[str, str], out_dir: Path) -> None:
+        super().__init__(out_dir / "smtp-sink.log")
+        self.port, self.env = port, env
+        self.keys = out_dir / "smtp-send-keys.txt"
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        return [
+            "nice", "-n", "19", _python(self.env), "-m", "loadtest.sink",
+            "--port", str(self.port), "--keys", str(self.keys),
+        ], self.env  # fmt: skip
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while servers.port_is_free(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the SMTP sink did not start; see {self.log_path}")
+            time.sleep(0.1)
+
+    def send_keys(self) -> list[str]:
+        return self.keys.read_text(encoding="utf-8").split() if self.keys.exists() else []
 
 
 def database_now(database_url: str) -> datetime:
@@ -123,14 +148,17 @@ class MailCheck:
         )
 
 
-def check(database_url: str, since: datetime, inbox: Inbox, drain_seconds: float) -> MailCheck:
+def check(
+    database_url: str, since: datetime, send_keys: list[str], drain_seconds: float
+) -> MailCheck:
+    """`send_keys`: one per message the SMTP server accepted, as it accepted them."""
     with engine(database_url).connect() as connection:
         bookings, unconfirmed, cancellations, unnoticed = connection.execute(
             text(MISSING_SQL), {"since": since}
         ).one()
         statuses = dict(connection.execute(text(STATUS_SQL), {"since": since}).all())
         sent = set(connection.execute(text(SENT_KEYS_SQL), {"since": since}).scalars())
-    keys = Counter(inbox.send_keys())
+    keys = Counter(send_keys)
     return MailCheck(
         bookings=bookings, unconfirmed=unconfirmed, cancellations=cancellations,
         unnoticed=unnoticed, statuses=statuses, received=sum(keys.values()),

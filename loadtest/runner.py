@@ -27,7 +27,6 @@ from loadtest.options import parse_args, run_heading, seconds, wants
 from loadtest.report import Report, Row
 from loadtest.wrkrun import WrkResult, WrkSettings
 from loadtest.wrkrun import run as run_wrk
-from tests.smtp import smtp_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SATURATION_POOL = 30_000  # wrk's prepared requests (client IPs) per thread without a pause
@@ -110,7 +109,8 @@ def measure_app(
     memory = servers.Memory()
     database = env["DATABASE_URL"]
     with contextlib.ExitStack() as running:  # unwinds in reverse: nginx stops before gunicorn
-        _, inbox = running.enter_context(smtp_server(urlsplit(env["MAIL_URL"]).port))
+        sink = running.enter_context(mail.Sink(urlsplit(env["MAIL_URL"]).port, env, out_dir))
+        sink.wait_ready()
         app = running.enter_context(
             servers.Gunicorn("wsgi:app", env, port, out_dir / "gunicorn-app.log", memory)
         )
@@ -179,10 +179,11 @@ def measure_app(
         app.stop()
         pending, drain_seconds = mail.wait_for_outbox(database, since, mail.DRAIN_TIMEOUT)
         for job in jobs:
+            cpu = job.cpu_seconds()
             job.stop()
-            report.notes.append(f"{job.name}: peak RSS {job.peak.describe()}")
+            report.notes.append(f"{job.name}: peak RSS {job.peak.describe()}; CPU {cpu:.1f} s")
     memory.stop()
-    return memory, mail.check(database, since, inbox, drain_seconds)
+    return memory, mail.check(database, since, sink.send_keys(), drain_seconds)
 
 
 def cpu_ms_per_request(cpu_seconds: float, requests: int) -> float | None:

@@ -47,10 +47,10 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(port: int | None = None) -> Iterator[tuple[str, Inbox]]:
+def smtp_server(port: int | None = None, inbox: Inbox | None = None) -> Iterator[tuple[str, Inbox]]:
     """Yields (MAIL_URL, inbox) of a server on `port` (a free one if None) running until the
     block ends."""
-    inbox = Inbox()
+    inbox = inbox or Inbox()
     port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

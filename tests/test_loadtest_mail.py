@@ -38,7 +38,7 @@ def test_the_check_finds_missing_repeated_and_lost_messages(app, tmp_path):
             second = book_seats(member, event, 2, new_request_token()).booking
             cancel_booking(db.session.get(type(first), first.id))
 
-            healthy = mail.check(url, since, inbox, drain_seconds=1.5)
+            healthy = mail.check(url, since, inbox.send_keys(), drain_seconds=1.5)
 
             assert healthy.problems == []
             assert (healthy.bookings, healthy.cancellations, healthy.received) == (2, 1, 3)
@@ -60,7 +60,7 @@ def test_the_check_finds_missing_repeated_and_lost_messages(app, tmp_path):
             db.session.add(lost)
             db.session.commit()
 
-            broken = mail.check(url, since, inbox, drain_seconds=1.5)
+            broken = mail.check(url, since, inbox.send_keys(), drain_seconds=1.5)
 
             assert broken.problems == [
                 "1 of 2 bookings have no confirmation",
