@@ -85,6 +85,8 @@ class Config:
     DEBUG = False
     TESTING = False
     SITE_NAME = "EventMate"
+    # How paid events are paid, said wherever a price or total is (PAYMENT_NOTE in the env).
+    PAYMENT_NOTE = "Paid at the venue: nothing is charged online."
 
     EVENTS_PER_PAGE = 20
     REVIEWS_PER_PAGE = 10
@@ -192,6 +194,7 @@ class Config:
         # Per process, for each of the three Redis clients (cache, sessions, limits).
         settings["REDIS_MAX_CONNECTIONS"] = int(environ.get("REDIS_MAX_CONNECTIONS", "50"))
         settings["CLOUDINARY_URL"] = environ.get("CLOUDINARY_URL") or None
+        settings["PAYMENT_NOTE"] = environ.get("PAYMENT_NOTE") or cls.PAYMENT_NOTE
         # How many proxies (load balancer, nginx) sit in front; 0 trusts no X-Forwarded-*.
         settings["PROXY_FIX_HOPS"] = int(environ.get("PROXY_FIX_HOPS", "0"))
         # The edges' purge listeners (http://host:port, comma-separated): an event's page is

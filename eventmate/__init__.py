@@ -104,12 +104,13 @@ def register_blueprints(app: Flask) -> None:
     from eventmate.main import bp as main_bp
     from eventmate.media.routes import bp as media_bp
     from eventmate.monitoring.routes import bp as monitoring_bp
+    from eventmate.profiles import bp as profiles_bp
     from eventmate.reviews import bp as reviews_bp
     from eventmate.waitlist import bp as waitlist_bp
 
     blueprints = (
         main_bp, events_bp, auth_bp, bookings_bp, waitlist_bp, reviews_bp, calendars_bp, hosts_bp,
-        media_bp, health_bp, monitoring_bp,
+        media_bp, health_bp, monitoring_bp, profiles_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

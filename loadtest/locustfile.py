@@ -277,7 +277,11 @@ class Booker(Client):
         if random.random() < 0.5:
             return
         cancel_path = location + "cancel/"
-        cancel = form_fields(detail.text or "", cancel_path)
+        if f'href="{cancel_path}"' not in (detail.text or ""):
+            return
+        self.wait()
+        confirm = self.page(cancel_path, "/bookings/[ref]/cancel/ [confirm]")
+        cancel = form_fields(confirm.text or "", cancel_path)
         if "csrf_token" in cancel:
             self.wait()
             self.post_form(cancel_path, cancel, "/bookings/[ref]/cancel/", referer=location)

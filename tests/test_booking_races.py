@@ -123,7 +123,7 @@ def test_cancel_racing_bookings_keeps_the_ledger_exact(committed, capsys, tmp_pa
         created.append(booking)
         holder_browser = Browser(base)
         holder_browser.log_in(holder.email, PASSWORD)
-        cancel_fields = holder_browser.hidden_fields(f"/bookings/{booking.reference}/")
+        cancel_fields = holder_browser.hidden_fields(f"/bookings/{booking.reference}/cancel/")
 
         def cancel():
             status, headers, _ = holder_browser.post(

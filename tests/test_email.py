@@ -98,7 +98,7 @@ def test_cancelling_sends_word_of_it(client, member, outbox):
     booking = make_booking(make_event(title="Pottery"), user=member, quantity=2,
                            reference="CANC-2345")  # fmt: skip
     db.session.commit()
-    page = client.get("/bookings/CANC-2345/").get_data(as_text=True)
+    page = client.get("/bookings/CANC-2345/cancel/").get_data(as_text=True)
 
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

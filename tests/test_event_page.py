@@ -171,7 +171,7 @@ def test_past_event_page_still_shows_but_cannot_be_booked(client, db_session):
     event = make_event(starts_at=now() - timedelta(days=1))
     db_session.commit()
     page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
-    assert "This event has already started." in page
+    assert "This event has ended." in page
     assert ">Book</button>" not in page
     assert "Log in to book" not in page
 
@@ -186,3 +186,27 @@ def test_event_page_shows_every_image_in_order(client, db_session):
 
     shown = [page.index(f'alt="{alt} picture"') for alt in ("First", "Second", "Third")]
     assert shown == sorted(shown)
+
+
+def test_a_sold_out_event_suggests_events_like_it_with_seats_left(client, db_session):
+    lyon = make_city(name="Lyon", slug="lyon", country="France", timezone="Europe/Paris")
+    nice = make_city(name="Nice", slug="nice", country="France", timezone="Europe/Paris")
+    make_event(slug="full", category="music", city=lyon, capacity=2, seats_booked=2)
+    make_event(slug="jazz-nice", title="Jazz in Nice", category="music", city=nice)
+    make_event(title="Lyon Food Walk", category="food", city=lyon)
+    make_event(title="Nice Food Walk", category="food", city=nice)
+    make_event(title="Also Full", category="music", city=nice, capacity=1, seats_booked=1)
+    make_event(title="Old Concert", category="music", city=lyon,
+               starts_at=now() - timedelta(days=2))  # fmt: skip
+    db_session.commit()
+
+    page = client.get("/events/full/").get_data(as_text=True)
+    similar = page.split('id="similar-heading"')[1].split("</section>")[0]
+
+    assert "Seats are still free at these" in page
+    assert "Jazz in Nice" in similar  # same category
+    assert "Lyon Food Walk" in similar  # same city
+    for elsewhere in ("Nice Food Walk", "Also Full", "Old Concert"):
+        assert elsewhere not in similar
+    # An event with seats left suggests nothing: its own form is the way on.
+    assert 'id="similar-heading"' not in client.get("/events/jazz-nice/").get_data(as_text=True)

@@ -25,6 +25,7 @@ HOST_ROUTES = [
     ("POST", "/host/events/new/"),
     ("GET", "/host/events/{slug}/edit/"),
     ("POST", "/host/events/{slug}/edit/"),
+    ("GET", "/host/events/{slug}/deactivate/"),
     ("POST", "/host/events/{slug}/deactivate/"),
     ("POST", "/host/events/{slug}/reactivate/"),
     ("GET", "/host/events/{slug}/cancel/"),
@@ -42,7 +43,7 @@ EVENT_ROUTES = [route for route in HOST_ROUTES if "{slug}" in route[1]]
 def test_every_host_route_is_in_the_matrix(app):
     listed = {path.replace("{slug}", "<slug:slug>").replace("/1/", "/<int:image_id>/")
               for _, path in HOST_ROUTES}  # fmt: skip
-    actual = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/host")}
+    actual = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/host/")}
     assert actual == listed
 
 
@@ -169,6 +170,12 @@ def admin_reactivates(client, admin, owner, event, images):
     assert client.get(f"/events/{event.slug}/").status_code == 200
 
 
+def admin_deactivate_page(client, admin, owner, event, images):
+    response = client.get(f"/host/events/{event.slug}/deactivate/")
+    assert response.status_code == 200
+    assert f"Take “{event.title}” off the site?" in page_text(response)
+
+
 def admin_cancel_page(client, admin, owner, event, images):
     response = client.get(f"/host/events/{event.slug}/cancel/")
     assert response.status_code == 200
@@ -235,6 +242,7 @@ ADMIN_CASES = {
     ("POST", "/host/events/new/"): admin_creates,
     ("GET", "/host/events/{slug}/edit/"): admin_edit_form,
     ("POST", "/host/events/{slug}/edit/"): admin_edits,
+    ("GET", "/host/events/{slug}/deactivate/"): admin_deactivate_page,
     ("POST", "/host/events/{slug}/deactivate/"): admin_deactivates,
     ("POST", "/host/events/{slug}/reactivate/"): admin_reactivates,
     ("GET", "/host/events/{slug}/cancel/"): admin_cancel_page,

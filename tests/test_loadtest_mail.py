@@ -22,7 +22,7 @@ from tests.smtp import smtp_server
 pytestmark = pytest.mark.postgres  # the load test runs on PostgreSQL (now(), its clock)
 
 
-def test_the_check_finds_missing_repeated_and_lost_messages(app, tmp_path):
+def test_the_check_finds_missing_repeated_and_lost_messages(app, tmp_path, postgres_only):
     with (
         fresh_database(app) as url,
         app_for_database(url, str(tmp_path / "site")) as site,

@@ -25,7 +25,9 @@ def site(app, tmp_path_factory):
         with data_app.app_context():
             upgrade()
             make_member(email=OWNER, password=PASSWORD)
-            slug = make_event(title="Limits Lecture", capacity=500, max_per_booking=10).slug
+            # One member books it 21 times: within its per-member limit, so only the rate
+            # limit can refuse.
+            slug = make_event(title="Limits Lecture", capacity=500, max_per_booking=30).slug
             db.session.commit()
             db.session.remove()
         env = {**LIMITED, "TEST_PROXY_FIX_HOPS": "1", "TEST_DATABASE_URL": url}

@@ -318,6 +318,10 @@ def test_personal_pages_vary_on_both_cookie_and_accept_encoding(client, db_sessi
     assert "My bookings" in body(response).decode()
 
 
+def stamped_off(data: bytes) -> bytes:
+    return b"\n".join(line for line in data.splitlines() if not line.startswith(b"DTSTAMP:"))
+
+
 def test_sitemaps_and_calendars_are_compressed(client, db_session):
     event = make_event()
     db_session.commit()
@@ -330,7 +334,8 @@ def test_sitemaps_and_calendars_are_compressed(client, db_session):
         assert response.mimetype == mimetype
         assert len(plain.get_data()) >= 500, path  # above the floor, or this proves nothing
         assert response.headers["Content-Encoding"] == "br", path
-        assert body(response) == plain.get_data()
+        # (A calendar's DTSTAMP is the second it was made: two requests may differ there.)
+        assert stamped_off(body(response)) == stamped_off(plain.get_data())
         assert marker in body(response)
 
 

@@ -62,8 +62,11 @@ def booking_cancelled(message: OutboxMessage) -> Draft | None:
     booking = _booking(message)
     if booking is None:
         return None
-    return Draft(f"Booking cancelled: {booking.event.title} ({booking.reference})",
-                 CANCELLED, _context(booking))  # fmt: skip
+    # Some of the seats (details: seats cancelled, seats left), or the whole booking.
+    seats, left = message.details.get("seats"), message.details.get("left", 0)
+    subject = "Seats cancelled" if left else "Booking cancelled"
+    return Draft(f"{subject}: {booking.event.title} ({booking.reference})",
+                 CANCELLED, _context(booking, seats=seats, left=left))  # fmt: skip
 
 
 @composer(REMINDER)

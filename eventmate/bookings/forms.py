@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
-from wtforms.validators import Length, Regexp
+from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 from eventmate.models import Booking
 
@@ -18,4 +21,19 @@ class BookingForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
-    """Cancelling changes state: a POST with a CSRF token."""
+    """Cancelling seats of a booking, from its confirmation page: how many (all when left out)
+    and the booking's quantity as the member saw it, so a form sent twice cancels once."""
+
+    seats = SelectField("Seats to cancel", coerce=int, validate_choice=False,
+                        validators=[Optional(), NumberRange(min=1)])  # fmt: skip
+    # (Bounded: a number past the column's range is a form error, not a database one.)
+    seen = IntegerField(widget=HiddenInput(),
+                        validators=[Optional(), NumberRange(min=1, max=2_147_483_647)])  # fmt: skip
+
+    @classmethod
+    def for_booking(cls, quantity: int, **kwargs) -> CancelForm:
+        form = cls(**kwargs)
+        form.seats.choices = [(n, f"{n} of {quantity}") for n in range(quantity, 0, -1)]
+        if form.seen.data is None:
+            form.seen.data = quantity
+        return form

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from eventmate.extensions import db
-from eventmate.models import Booking, Event
+from eventmate.models import BOOKING_CONFIRMED, Booking, Event, Review
 from eventmate.pagination import page_count
 
 
@@ -18,9 +18,41 @@ def event_to_book(slug: str) -> Event | None:
     return db.session.scalar(select(Event).where(Event.slug == slug, Event.is_listed))
 
 
+@dataclass(frozen=True)
+class MemberSeats:
+    """A member's confirmed seats for one event, over all their bookings of it."""
+
+    seats: int = 0
+    reference: str | None = None  # their latest booking's, to link to
+    bookings: int = 0
+
+
+def member_seats(user_id: int, event_id: int) -> MemberSeats:
+    """1 query (the member's bookings are indexed)."""
+    rows = db.session.execute(
+        select(Booking.quantity, Booking.reference)
+        .where(
+            Booking.user_id == user_id,
+            Booking.event_id == event_id,
+            Booking.status == BOOKING_CONFIRMED,
+        )
+        .order_by(Booking.id.desc())
+    ).all()
+    if not rows:
+        return MemberSeats()
+    return MemberSeats(sum(row.quantity for row in rows), rows[0].reference, len(rows))
+
+
 def booking_for_user(reference: str, user_id: int) -> Booking | None:
     """The user's own booking with this reference; another user's is None (a 404)."""
     return db.session.scalar(_with_events(user_id).where(Booking.reference == reference))
+
+
+def latest_booking_for_event(slug: str, user_id: int) -> Booking | None:
+    """The member's latest booking of the event with this slug, listed or not: 1 query."""
+    return db.session.scalar(
+        _with_events(user_id).where(Event.slug == slug).order_by(Booking.id.desc()).limit(1)
+    )
 
 
 def all_bookings_for_user(user_id: int) -> list[Booking]:
@@ -84,3 +116,15 @@ def _page(user_id: int, condition, ordering: list, total: int, page: int, per_pa
         .offset((page - 1) * per_page)
     )
     return BookingsPage(list(db.session.scalars(query)), page, pages)
+
+
+def own_ratings(user_id: int, event_ids: list[int]) -> dict[int, int]:
+    """The member's rating of each of these events they reviewed: 1 query (none if no ids)."""
+    if not event_ids:
+        return {}
+    rows = db.session.execute(
+        select(Review.event_id, Review.rating).where(
+            Review.user_id == user_id, Review.event_id.in_(event_ids)
+        )
+    )
+    return dict(rows.all())

@@ -52,22 +52,40 @@ def book(slug: str):
 @login_required
 def detail(reference: str):
     booking = _own_booking(reference)
-    return render_template(
-        "bookings/detail.html", booking=booking, form=CancelForm(), now=datetime.now(UTC)
-    )
+    return render_template("bookings/detail.html", booking=booking, now=datetime.now(UTC))
 
 
-@bp.post("/bookings/<ref:reference>/cancel/")
+@bp.route("/bookings/<ref:reference>/cancel/", methods=["GET", "POST"])
 @login_required
 def cancel(reference: str):
+    """GET asks which seats to cancel (the whole booking by default); POST cancels them."""
     booking = _own_booking(reference)
-    if CancelForm().validate_on_submit():
-        try:
-            cancel_booking(booking)
-        except BookingRefused as refused:
-            flash(refused.message, "error")
-            return redirect(url_for("bookings.detail", reference=reference), code=303)
-        flash(f"Booking {reference} is cancelled and its seats are released.", "info")
+    if booking.status != "confirmed":
+        flash("This booking is already cancelled.", "error")
+        return redirect(url_for("bookings.detail", reference=reference), code=303)
+    if booking.event.starts_at <= datetime.now(UTC):
+        flash("This event has started, so the booking can no longer be cancelled.", "error")
+        return redirect(url_for("bookings.detail", reference=reference), code=303)
+    quantity = booking.quantity
+    form = CancelForm.for_booking(quantity)
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("bookings/cancel.html", booking=booking, form=form), status
+    seats = form.seats.data or quantity
+    try:
+        cancel_booking(booking, seats, form.seen.data)
+    except BookingRefused as refused:
+        if refused.status == 400:  # a number of seats the booking doesn't have
+            form.seats.errors = [refused.message]
+            return render_template("bookings/cancel.html", booking=booking, form=form), 400
+        flash(refused.message, "error")
+        return redirect(url_for("bookings.detail", reference=reference), code=303)
+    if seats < quantity:
+        left = quantity - seats
+        flash(f"{seats} seat{'s' if seats != 1 else ''} of booking {reference} cancelled and "
+              f"released; {left} still booked.", "info")  # fmt: skip
+        return redirect(url_for("bookings.detail", reference=reference), code=303)
+    flash(f"Booking {reference} is cancelled and its seats are released.", "info")
     return redirect(url_for("bookings.mine"), code=303)
 
 
@@ -93,10 +111,12 @@ def mine():
         key=feed_key(current_user, current_app.config["SECRET_KEY"]),
         _external=True,
     )
+    attended = [b.event_id for b in past.bookings if b.status == "confirmed"]
     return render_template(
         "bookings/mine.html",
         upcoming=upcoming,
         past=past,
+        own_ratings=queries.own_ratings(current_user.id, attended),
         upcoming_url=lambda number: page_url(upcoming=number),
         past_url=lambda number: page_url(past=number),
         now=now,

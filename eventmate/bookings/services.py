@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from eventmate.bookings import emails
+from eventmate.bookings.queries import member_seats
 from eventmate.caching import invalidate_event
 from eventmate.extensions import db
 from eventmate.models import BOOKING_CANCELLED, BOOKING_CONFIRMED, Booking, Event, User
@@ -96,7 +97,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
 
     slug = event.slug  # the commit expires the event: no query to read it back
     now = datetime.now(UTC)
-    taken = db.session.execute(
+    limit = db.session.execute(
         update(Event)
         .where(
             Event.id == event.id,
@@ -105,11 +106,18 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
             Event.seats_booked + Event.seats_held + quantity <= Event.capacity,
         )
         .values(seats_booked=Event.seats_booked + quantity)
+        .returning(Event.max_per_booking)
         .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
+    ).scalar_one_or_none()
+    if limit is None:
         db.session.rollback()
         raise _why_not_bookable(event.id, quantity, now)
+    # The event's row is locked by the update until the commit: this member's other bookings
+    # of it, read now, include any that raced this one.
+    already = member_seats(user.id, event.id).seats
+    if already + quantity > limit:
+        db.session.rollback()
+        raise _too_many_for_one_member(already, limit)
 
     try:
         # (A repeat of the same form fails at the booking's insert.)
@@ -157,32 +165,53 @@ def booked(slug: str, quantity: int, messages: list[int]) -> None:
     SEATS_BOOKED.inc(quantity)
 
 
-def cancel_booking(booking: Booking) -> None:
-    """Cancel a confirmed booking before its event starts and give the seats back: to the
-    event's waitlist first (held for the members they fit, eventmate/waitlist), in the same
-    transaction, so nobody else can take them in between. Commits."""
+def cancel_booking(booking: Booking, seats: int | None = None, seen: int | None = None) -> None:
+    """Cancel `seats` of a confirmed booking (all of them if None) before its event starts and
+    give them back: to the event's waitlist first (held for the members they fit,
+    eventmate/waitlist), in the same transaction, so nobody else can take them in between.
+    The booking must still have the quantity the member saw (`seen`, by default its own): a
+    form submitted twice, or after another change, is refused rather than applied again.
+    Commits."""
     # Imported here: the waitlist's services import this module.
     from eventmate.waitlist.offers import offer_free_seats
 
     now = datetime.now(UTC)
+    seen = booking.quantity if seen is None else seen
+    seats = seen if seats is None else seats
+    if not 1 <= seats <= seen:
+        raise BookingRefused(f"Choose between 1 and {seen} seats to cancel.", 400)
     slug = booking.event.slug  # read before the commit expires it
     event = lock_event(booking.event_id)
     if event.starts_at <= now:
         db.session.rollback()
         raise BookingRefused("This event has started, so the booking can no longer be cancelled.")
-    cancelled = db.session.execute(
+    left = seen - seats
+    changes = {"quantity": left} if left else {"status": BOOKING_CANCELLED, "cancelled_at": now}
+    changed = db.session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status == BOOKING_CONFIRMED)
-        .values(status=BOOKING_CANCELLED, cancelled_at=now)
+        .where(
+            Booking.id == booking.id,
+            Booking.status == BOOKING_CONFIRMED,
+            Booking.quantity == seen,
+        )
+        .values(**changes)
         .execution_options(synchronize_session=False)
     )
-    if cancelled.rowcount != 1:
+    if changed.rowcount != 1:
         db.session.rollback()
-        raise BookingRefused("This booking is already cancelled.")
-    event.seats_booked -= booking.quantity  # the row is locked: nobody else changes it now
+        raise BookingRefused(
+            "This booking is already cancelled."
+            if db.session.scalar(select(Booking.status).where(Booking.id == booking.id))
+            != BOOKING_CONFIRMED
+            else "This booking changed meanwhile: check it and try again."
+        )
+    event.seats_booked -= seats  # the row is locked: nobody else changes it now
+    # One message per change: a booking is reduced to each quantity at most once.
+    key = f"booking-reduced:{booking.id}:{left}" if left else f"booking-cancelled:{booking.id}"
     notice = outbox.queue(
-        emails.CANCELLED, f"booking-cancelled:{booking.id}", booking.user.email,
-        user_id=booking.user_id, booking_id=booking.id, event_id=booking.event_id,
+        emails.CANCELLED, key, booking.user.email, user_id=booking.user_id,
+        booking_id=booking.id, event_id=booking.event_id,
+        details={"seats": seats, "left": left},
     )  # fmt: skip
     offers = offer_free_seats(event, now)
     db.session.commit()
@@ -193,6 +222,19 @@ def cancel_booking(booking: Booking) -> None:
 def _booking_for_token(user: User, request_token: str) -> Booking | None:
     return db.session.scalar(
         select(Booking).where(Booking.request_token == request_token, Booking.user_id == user.id)
+    )
+
+
+def _too_many_for_one_member(already: int, limit: int) -> BookingRefused:
+    more = limit - already
+    if more <= 0:
+        return BookingRefused(
+            f"You already have {already} seats for this event, the most one member can book."
+        )
+    seats = "seat" if more == 1 else "seats"
+    return BookingRefused(
+        f"You already have {already} seat{'s' if already != 1 else ''} for this event: you can "
+        f"book {more} more {seats} at most ({limit} per member)."
     )
 
 

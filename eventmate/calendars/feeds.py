@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from flask import url_for
+from flask import current_app, url_for
 from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from eventmate.models import BOOKING_CANCELLED, Booking, Event, User
+from eventmate.templating import format_price
 
 PRODUCT_ID = "-//EventMate//eventmate//EN"
 FEED_SALT = "bookings-calendar-feed"
@@ -37,6 +38,9 @@ def bookings_calendar(bookings: Iterable[Booking], owner_name: str) -> bytes:
         seats = "1 seat" if booking.quantity == 1 else f"{booking.quantity} seats"
         vevent.pop("summary")
         vevent.add("summary", f"{booking.event.title} ({seats})")
+        if booking.event.price:
+            vevent.pop("description")
+            vevent.add("description", _description(booking.event, booking.quantity))
         if booking.status == BOOKING_CANCELLED:
             vevent["status"] = "CANCELLED"
         calendar.add_component(vevent)
@@ -61,7 +65,7 @@ def _vevent(event: Event, uid: str) -> CalendarEvent:
     vevent.add("dtstart", _calendar_time(event.starts_at, zone))
     vevent.add("dtend", _calendar_time(event.ends_at, zone))
     vevent.add("summary", event.title)
-    vevent.add("description", f"{event.description}\n\n{url}")
+    vevent.add("description", _description(event))
     vevent.add("location", ", ".join(filter(None, [
         event.venue_name, event.venue_address, event.city.name, event.city.country,
     ])))  # fmt: skip
@@ -69,6 +73,20 @@ def _vevent(event: Event, uid: str) -> CalendarEvent:
     vevent.add("status", "CONFIRMED")
     vevent.add("last-modified", event.updated_at)
     return vevent
+
+
+def _description(event: Event, seats: int | None = None) -> str:
+    """The event's text and page; for a paid event, its price (or the booking's total) and
+    how it is paid (PAYMENT_NOTE)."""
+    url = url_for("events.detail", slug=event.slug, _external=True)
+    price = ""
+    if event.price:
+        amount = format_price(event.price * (seats or 1), event.currency)
+        what = f"Total {amount} for {seats} seat{'s' if seats != 1 else ''}" if seats else (
+            f"{amount} a seat"
+        )
+        price = f"{what}. {current_app.config['PAYMENT_NOTE']}\n\n"
+    return f"{price}{event.description}\n\n{url}"
 
 
 def _calendar_time(moment: datetime, zone: ZoneInfo) -> datetime:

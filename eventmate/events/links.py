@@ -49,8 +49,8 @@ def calendar_links(event: Event, page_url: str) -> list[Link]:
         "path": "/calendar/action/compose",
         "rru": "addevent",
         "subject": event.title,
-        "startdt": event.starts_at.astimezone(UTC).isoformat(),
-        "enddt": event.ends_at.astimezone(UTC).isoformat(),
+        "startdt": event.starts_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "enddt": event.ends_at.astimezone(UTC).isoformat(timespec="seconds"),
         "body": page_url,
         "location": venue_line(event),
     }

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from eventmate.caching import LISTINGS, cached
@@ -86,6 +86,25 @@ def cards(rows) -> list[EventCard]:
 def upcoming_filter(now: datetime):
     """Listed (Event.is_listed: not hidden, suspended, or its host deactivated) and upcoming."""
     return and_(LISTED, Event.starts_at >= now)
+
+
+def build_similar_events(event: Event, now: datetime, limit: int) -> Select:
+    """Upcoming listed events with seats left in the same category or city, soonest first."""
+    return (
+        EVENT_CARDS.where(
+            upcoming_filter(now),
+            Event.id != event.id,
+            or_(Event.category == event.category, Event.city_id == event.city_id),
+            Event.capacity > Event.seats_booked + Event.seats_held,
+        )
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+
+
+def similar_events(event: Event, now: datetime, limit: int) -> list[EventCard]:
+    """What a sold-out event's page suggests instead: 1 query."""
+    return cards(db.session.execute(build_similar_events(event, now, limit)))
 
 
 # --- home: budget 3 queries (upcoming, category counts, top cities) -------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from eventmate.bookings.forms import BookingForm
+from eventmate.bookings.queries import MemberSeats, latest_booking_for_event, member_seats
 from eventmate.bookings.services import new_request_token
 from eventmate.events import bp, links, queries, search_queries
 from eventmate.events.filters import SORTS, WHEN_CHOICES, parse_search_args
@@ -20,6 +22,8 @@ from eventmate.pagination import page_count, page_number
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 from eventmate.waitlist.personal import waitlist_context
+
+SIMILAR_SHOWN = 4
 
 
 @bp.get("/events/")
@@ -59,6 +63,9 @@ class EventFacts:
     # Defaults: facts cached by an older release lack them (held seats: eventmate/waitlist).
     seats_held: int = 0
     timezone: str = "UTC"
+    ends_at: datetime | None = None  # reviews open then (None: at the start, as before)
+    price: Decimal | None = None  # for the totals in the seat choices (None: not shown)
+    currency: str = "EUR"
 
 
 def _personal_context(facts: EventFacts) -> dict:
@@ -66,6 +73,7 @@ def _personal_context(facts: EventFacts) -> dict:
         "event_facts": facts,
         "event_slug": facts.slug,
         "booking_form": _booking_form(),
+        "your_seats": _your_seats(facts),
         **waitlist_context(facts),
         **_review_context(facts),
     }
@@ -76,7 +84,7 @@ def _personal_context(facts: EventFacts) -> dict:
 def detail(slug: str):
     found = queries.event_page(slug)
     if found is None:
-        abort(404)
+        return _off_the_site(slug)
     event, rating = found
     per_page = current_app.config["REVIEWS_PER_PAGE"]
     review_pages = page_count(rating.count, per_page)
@@ -86,9 +94,14 @@ def detail(slug: str):
         return elsewhere
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
     page_url = url_for("events.detail", slug=event.slug, _external=True)
+    now = datetime.now(UTC)
+    # A sold-out page is not a dead end (its waitlist aside): events like it with seats left.
+    sold_out = event.is_sold_out and now < event.starts_at
+    similar = queries.similar_events(event, now, SIMILAR_SHOWN) if sold_out else []
     html = render_template(
         "events/detail.html",
         page_url=page_url,
+        similar=similar,
         map_url=links.map_url(event),
         calendar_links=links.calendar_links(event, page_url),
         share_links=links.share_links(event.title, page_url),
@@ -97,15 +110,28 @@ def detail(slug: str):
         review_page=review_page,
         review_pages=review_pages,
         review_page_url=lambda n: canonical_url({"reviews": str(n)} if n > 1 else {}),
-        now=datetime.now(UTC),
+        now=now,
         event=event,
     )
     facts = EventFacts(
         event.id, event.slug, event.starts_at, event.max_per_booking, event.seats_left,
-        event.seats_held, event.city.timezone,
+        event.seats_held, event.city.timezone, event.ends_at, event.price, event.currency,
     )  # fmt: skip
-    # Bookable until it starts: no cached copy outlives that.
-    return SharedPage(html, facts, changes_at=event.starts_at)
+    # The page changes by itself when the event starts (no more booking) and when it ends
+    # (reviews open): no cached copy outlives either.
+    changes_at = event.starts_at if now < event.starts_at else event.ends_at
+    return SharedPage(html, facts, changes_at=changes_at)
+
+
+def _off_the_site(slug: str):
+    """No such listed event: a bare 404, except for a member who booked it, who is told where
+    their booking stands (the event called off, or taken off the site for now)."""
+    booking = None
+    if current_user.is_authenticated:
+        booking = latest_booking_for_event(slug, current_user.id)
+    if booking is None or booking.event.is_listed:
+        abort(404)
+    return render_template("events/off_the_site.html", booking=booking), 404
 
 
 def _review_context(facts: EventFacts) -> dict:
@@ -123,6 +149,13 @@ def _review_context(facts: EventFacts) -> dict:
         "review_form": review_form,
         "delete_review_form": DeleteReviewForm(),
     }
+
+
+def _your_seats(facts: EventFacts) -> MemberSeats | None:
+    """The member's seats for this event while it is still to come."""
+    if not current_user.is_authenticated or facts.starts_at <= datetime.now(UTC):
+        return None
+    return member_seats(current_user.id, facts.id)
 
 
 def _booking_form() -> BookingForm | None:

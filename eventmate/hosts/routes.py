@@ -83,9 +83,15 @@ def edit_event(slug: str):
     return render_template("hosts/event_form.html", form=form, event=event), status
 
 
-@bp.post("/events/<slug:slug>/deactivate/")
+@bp.route("/events/<slug:slug>/deactivate/", methods=["GET", "POST"])
 @host_required
 def deactivate(slug: str):
+    """Taking a listing off the site takes a second step: GET says what it does."""
+    if request.method == "GET":
+        event = managed_event(slug)
+        if not event.is_active or event.is_cancelled:
+            return redirect(url_for("hosts.dashboard"), code=303)
+        return render_template("hosts/deactivate.html", event=event)
     return _switch_listing(slug, False, "“{}” is hidden from the site. Bookings are kept.")
 
 

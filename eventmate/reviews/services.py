@@ -23,8 +23,9 @@ class ReviewStanding:
 
 
 def review_standing(user: User, event: Event) -> ReviewStanding:
-    """Budget: 1 query, none before the event starts (nobody may review it yet)."""
-    if event.starts_at > datetime.now(UTC):
+    """Reviews open when the event ends (`event`: an Event, or an event page's facts, whose
+    end older cached copies lack). Budget: 1 query, none before then."""
+    if (event.ends_at or event.starts_at) > datetime.now(UTC):
         return ReviewStanding(may_review=False, own_review=None)
     attended = (
         exists()

@@ -104,7 +104,19 @@ def test_visitor_searches_registers_books_and_cancels(page: Page, site):
     expect(upcoming).to_contain_text("2 seats")
 
     upcoming.get_by_role("link", name="Harbour Jazz Night").click()
-    page.get_by_role("button", name="Cancel this booking").click()
+    # Cancelling asks first, and can give back some of the seats.
+    page.get_by_role("link", name="Cancel seats…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Cancel seats for “Harbour Jazz Night”?"
+    )
+    assert site.run(lambda: seats_booked("harbour-jazz-night")) == 2  # asking changed nothing
+    page.get_by_label("Seats to cancel").select_option("1")
+    page.get_by_role("button", name="Cancel seats").click()
+    released = f"1 seat of booking {reference} cancelled and released"
+    expect(page.get_by_text(released)).to_be_visible()
+    assert site.run(lambda: seats_booked("harbour-jazz-night")) == 1
+    page.get_by_role("link", name="Cancel seats…").click()
+    page.get_by_role("button", name="Cancel my seat").click()
     expect(page.get_by_text(f"Booking {reference} is cancelled")).to_be_visible()
     assert site.run(lambda: seats_booked("harbour-jazz-night")) == 0
 
@@ -159,8 +171,12 @@ def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path)
     expect(page.get_by_role("row", name=re.compile("Silk Weavers"))).to_contain_text("0 / 30")
 
     page.get_by_role("row", name=re.compile("Silk Weavers")).get_by_role(
-        "button", name="Deactivate"
+        "link", name="Deactivate"
     ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Take “Silk Weavers' Market” off the site?"
+    )
+    page.get_by_role("button", name="Deactivate").click()
     expect(page.get_by_text("is hidden from the site")).to_be_visible()
     response = page.goto(public_url)
     assert response.status == 404
