@@ -1,0 +1,87 @@
+"""Phone layout (issue 16, item 4): no page is wider than a phone's screen, signed out, as a
+member or as a host, at 360 and 390 px; the header's links fold behind a Menu button there
+and show as they are on a wide screen."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from eventmate.auth.services import hash_password
+from tests.conftest import PASSWORD
+from tests.e2e.journeys import log_in
+from tests.factories import make_booking, make_city, make_event, make_user
+
+WIDTHS = (360, 390)
+LONG_NAME = "Maximiliana Wolkenstein-Rosenberger"  # a name that pushes a header wide
+
+
+def seed_site() -> None:
+    city = make_city(name="Rotterdam", slug="rotterdam", country="Netherlands",
+                     timezone="Europe/Amsterdam")  # fmt: skip
+    host = make_user(email="host@example.com", display_name=LONG_NAME, is_host=True,
+                     password_hash=hash_password(PASSWORD))  # fmt: skip
+    member = make_user(email="member@example.com", display_name=LONG_NAME,
+                       password_hash=hash_password(PASSWORD))  # fmt: skip
+    event = make_event(slug="harbour-lights", title="Harbour Lights Festival of Lanterns",
+                       city=city, host=host, capacity=40)  # fmt: skip
+    make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
+    make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
+                 email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
+
+
+PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/categories/music/",
+          "/events/harbour-lights/", "/login/", "/register/", "/password/forgot/",
+          "/no-such-page/"]  # fmt: skip
+MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
+HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
+        "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
+        "/host/events/harbour-lights/deactivate/"]  # fmt: skip
+
+
+# The outermost elements that end past the screen's right edge, to say what to fix.
+WIDEST = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right
+                                   <= window.innerWidth + 0.5)
+  .slice(0, 3).map(e => `${e.tagName.toLowerCase()}.${e.className}`)"""
+
+
+def too_wide(page: Page, paths: list[str]) -> list[str]:
+    found = []
+    for path in paths:
+        page.goto(path)
+        width, inner = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        if width > inner:
+            wide = page.evaluate(WIDEST)
+            found.append(f"{path}: {width} px in {inner} ({', '.join(wide)})")
+    return found
+
+
+@pytest.mark.parametrize(("who", "paths"), [
+    (None, PUBLIC), ("member@example.com", MEMBER), ("host@example.com", HOST),
+])  # fmt: skip
+def test_no_page_is_wider_than_a_phone(page: Page, who, paths):
+    if who:
+        log_in(page, who)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        assert too_wide(page, paths) == [], f"at {width} px"
+
+
+def test_the_header_folds_behind_a_menu_on_a_phone(page: Page):
+    log_in(page, "member@example.com")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    log_out = page.get_by_role("button", name="Log out")
+    expect(log_out).to_be_hidden()
+    page.get_by_text("Menu", exact=True).click()
+    expect(log_out).to_be_visible()
+    expect(page.get_by_role("link", name="My bookings")).to_be_visible()
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/")
+    expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
