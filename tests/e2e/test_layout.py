@@ -4,6 +4,8 @@ and show as they are on a wide screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -85,3 +87,27 @@ def test_the_header_folds_behind_a_menu_on_a_phone(page: Page):
     page.goto("/")
     expect(page.get_by_text("Menu", exact=True)).to_be_hidden()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_on_a_phone_filters_start_folded_and_booking_is_near_the_top(page: Page):
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/events/")
+    keywords = page.get_by_label("Keywords")
+    expect(keywords).to_be_hidden()
+    page.get_by_text("Filters", exact=True).click()
+    expect(keywords).to_be_visible()
+
+    page.goto("/events/harbour-lights/")
+    bar = page.locator(".booking-bar")
+    expect(bar).to_contain_text("€10.00 a seat · 37 seats left")
+    about = page.get_by_role("heading", name="About this event")
+    assert bar.bounding_box()["y"] < about.bounding_box()["y"]  # before the description
+    bar.get_by_role("link", name="Book").click()
+    expect(page).to_have_url(re.compile(r"/events/harbour-lights/#book$"))
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/events/")
+    expect(page.get_by_label("Keywords")).to_be_visible()
+    expect(page.get_by_text("Filters", exact=True)).to_be_hidden()
+    page.goto("/events/harbour-lights/")
+    expect(page.locator(".booking-bar")).to_be_hidden()
