@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask.cli import AppGroup
 
 from eventmate.auth.services import AccountError, create_user, promote
+from eventmate.hosts.onboarding import set_hosting_suspended
 from eventmate.hosts.services import set_account_active
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -69,3 +72,32 @@ def _set_active(email: str, active: bool) -> None:
     else:
         click.echo(f"Deactivated {user.email}; its {events} hosted event(s) are off the site "
                    "(bookings kept).")  # fmt: skip
+
+
+@users_cli.command("suspend-host")
+@click.argument("email")
+def suspend_host_command(email: str):
+    """Take away someone's hosting: their events leave the site (bookings kept), and the site
+    won't let them become a host again until `restore-host`."""
+    _set_hosting_suspended(email, True)
+
+
+@users_cli.command("restore-host")
+@click.argument("email")
+def restore_host_command(email: str):
+    """Give back hosting taken away by `suspend-host`: their events are listed again, except
+    any they hid or an administrator suspended."""
+    _set_hosting_suspended(email, False)
+
+
+def _set_hosting_suspended(email: str, suspended: bool) -> None:
+    try:
+        user, events = set_hosting_suspended(email, suspended, datetime.now(UTC))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    if suspended:
+        click.echo(f"Suspended hosting for {user.email}; {events} hosted event(s) are off the "
+                   "site (bookings kept).")  # fmt: skip
+    else:
+        click.echo(f"Restored hosting for {user.email}; {events} hosted event(s) are listed "
+                   "again, except any hidden or suspended.")  # fmt: skip

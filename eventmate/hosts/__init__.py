@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("hosts", __name__, url_prefix="/host")
 
-from eventmate.hosts import images_routes, routes  # noqa: E402,F401  (registers the views on bp)
+# (Importing them registers the views on bp.)
+from eventmate.hosts import images_routes, onboarding_routes, routes  # noqa: E402,F401

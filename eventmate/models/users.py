@@ -38,6 +38,10 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The reminder email the day before each booked event (its List-Unsubscribe turns it off).
     reminders_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When the member accepted the host terms on the site (eventmate/hosts/onboarding.py), and
+    # when an administrator suspended their hosting (the site then won't give it back).
+    host_terms_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hosting_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
