@@ -211,7 +211,7 @@ def world(db_session):
         "samples": {
             "slug": [upcoming.slug, past.slug, city.slug, "music", full.slug],
             "ref": [booking.reference],
-            "int": [str(image.id)],
+            "int": [str(image.id), str(host.id)],  # an image; a host's public profile
             "page": ["1"],
             "path": ["missing.jpg"],
             "default": ["x"],
