@@ -8,6 +8,7 @@ external transaction" recipe), so tests are isolated and fast.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import tempfile
@@ -302,6 +303,22 @@ def lisbon(db_session):
     city = make_city(name="Lisbon", slug="lisbon", country="Portugal", timezone="Europe/Lisbon")
     db_session.commit()
     return city
+
+
+@pytest.fixture
+def member(db_session, login):
+    """A signed-in member with a confirmed address, member@example.com ("Mira")."""
+    from tests.factories import make_member
+
+    user = make_member(email="member@example.com", display_name="Mira")
+    db_session.commit()
+    login(user)
+    return user
+
+
+def page_text(response) -> str:
+    """A response's HTML with its entities unescaped, as a reader sees the text."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture

@@ -4,27 +4,12 @@ hosting, which the site won't let them undo."""
 
 from __future__ import annotations
 
-import html
-
-import pytest
 from sqlalchemy import select
 
 from eventmate.extensions import db
 from eventmate.models import Event, User
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, page_text
 from tests.factories import make_event, make_member
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def member(db_session, login):
-    user = make_member(email="nova@example.com", display_name="Nova")
-    db_session.commit()
-    login(user)
-    return user
 
 
 def user_row(email: str) -> User:
@@ -33,24 +18,24 @@ def user_row(email: str) -> User:
 
 
 def test_a_member_becomes_a_host_by_accepting_the_terms(client, member):
-    assert '<a href="/host/become/">Host an event</a>' in text(client.get("/"))
-    page = text(client.get("/host/become/"))
+    assert '<a href="/host/become/">Host an event</a>' in page_text(client.get("/"))
+    page = page_text(client.get("/host/become/"))
     assert "The host terms" in page
     token = csrf_token(client, "/host/become/")
 
     refused = client.post("/host/become/", data={"csrf_token": token})
     assert refused.status_code == 400
-    assert "Accept the host terms to start hosting." in text(refused)
-    assert not user_row("nova@example.com").is_host
+    assert "Accept the host terms to start hosting." in page_text(refused)
+    assert not user_row("member@example.com").is_host
 
     accepted = client.post("/host/become/", data={"csrf_token": token, "accept": "y"})
     assert accepted.status_code == 303
     assert accepted.headers["Location"] == "/host/events/new/"
-    row = user_row("nova@example.com")
+    row = user_row("member@example.com")
     assert row.is_host
     assert row.host_terms_accepted_at is not None
     assert client.get("/host/").status_code == 200
-    assert '<a href="/host/">Host</a>' in text(client.get("/"))
+    assert '<a href="/host/">Host</a>' in page_text(client.get("/"))
     assert client.get("/host/become/").status_code == 302  # nothing more to accept
 
 
@@ -89,7 +74,7 @@ def test_a_suspended_hosts_events_leave_and_the_site_wont_give_hosting_back(
     assert row.hosting_suspended_at is not None
     login(host)
     assert client.get("/host/").status_code == 403
-    page = text(client.get("/host/become/"))
+    page = page_text(client.get("/host/become/"))
     assert "An administrator has suspended your hosting" in page
     assert "Start hosting" not in page
     token = csrf_token(client, "/me/bookings/")

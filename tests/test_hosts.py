@@ -9,7 +9,7 @@ from sqlalchemy import select
 from eventmate.extensions import db
 from eventmate.hosts.services import suspend
 from eventmate.models import Event, EventImage
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, page_text
 from tests.factories import (
     make_booking,
     make_event,
@@ -95,10 +95,6 @@ def admin_and_gig(db_session, login):
     db_session.commit()
     login(admin)
     return admin, owner, event, (first, second)
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def admin_token(client) -> str:

@@ -5,34 +5,20 @@ their ratings, the latest reviews)."""
 
 from __future__ import annotations
 
-import html
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from eventmate.models import Review
-from tests.conftest import csrf_token
-from tests.factories import make_booking, make_event, make_member, make_review, make_user, now
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def attendee(db_session, login):
-    user = make_member(display_name="Attendee")
-    db_session.commit()
-    login(user)
-    return user
+from tests.conftest import csrf_token, page_text
+from tests.factories import make_booking, make_event, make_review, make_user, now
 
 
 def test_an_ended_events_page_says_so_without_seats_booking_or_calendar(client, db_session):
     event = make_event(slug="done", starts_at=now() - timedelta(days=30), capacity=40)
     db_session.commit()
 
-    page = text(client.get("/events/done/"))
+    page = page_text(client.get("/events/done/"))
 
     assert "This event has ended." in page
     assert "already started" not in page
@@ -47,47 +33,47 @@ def test_a_running_event_has_started_and_shows_no_seats(client, db_session):
     make_event(slug="on-now", starts_at=started, ends_at=started + timedelta(hours=2))
     db_session.commit()
 
-    page = text(client.get("/events/on-now/"))
+    page = page_text(client.get("/events/on-now/"))
 
     assert "This event has already started." in page
     assert "seats left" not in page
     assert "Add to calendar" in page  # it is still on
 
 
-def test_reviews_open_when_the_event_ends_not_when_it_starts(client, db_session, attendee):
+def test_reviews_open_when_the_event_ends_not_when_it_starts(client, db_session, member):
     running = make_event(slug="running", starts_at=now() - timedelta(hours=1),
                          ends_at=now() + timedelta(hours=1))  # fmt: skip
     ended = make_event(slug="ended", starts_at=now() - timedelta(hours=3),
                        ends_at=now() - timedelta(hours=1))  # fmt: skip
     for event in (running, ended):
-        make_booking(event, user=attendee)
+        make_booking(event, user=member)
     db_session.commit()
 
-    assert 'id="your-review"' not in text(client.get("/events/running/"))
+    assert 'id="your-review"' not in page_text(client.get("/events/running/"))
     token = csrf_token(client, "/me/bookings/")
     early = client.post("/events/running/review/", data={"csrf_token": token, "rating": "5"})
     assert early.status_code == 403
     assert db_session.scalar(select(func.count()).select_from(Review)) == 0
-    page = text(client.get("/events/ended/"))
+    page = page_text(client.get("/events/ended/"))
     assert 'id="your-review"' in page
     assert "How was it?" in page
 
 
-def test_past_bookings_invite_a_review_until_written(client, db_session, attendee):
+def test_past_bookings_invite_a_review_until_written(client, db_session, member):
     event = make_event(slug="gig", title="Old Gig", starts_at=now() - timedelta(days=3))
-    booking = make_booking(event, user=attendee, reference="OLDG-1G1G")
+    booking = make_booking(event, user=member, reference="OLDG-1G1G")
     db_session.commit()
 
-    mine = text(client.get("/me/bookings/"))
+    mine = page_text(client.get("/me/bookings/"))
     assert '<a href="/events/gig/#your-review">How was it? Write a review</a>' in mine
-    detail = text(client.get(f"/bookings/{booking.reference}/"))
+    detail = page_text(client.get(f"/bookings/{booking.reference}/"))
     assert "You went to Old Gig" in detail
     assert "You're going" not in detail
     assert "How was it? Write a review" in detail
 
-    make_review(event, user=attendee, rating=4)
+    make_review(event, user=member, rating=4)
     db_session.commit()
-    mine = text(client.get("/me/bookings/"))
+    mine = page_text(client.get("/me/bookings/"))
     assert 'Your review: <span aria-label="4 out of 5">★★★★☆</span>' in mine
     assert "Write a review" not in mine
 
@@ -97,7 +83,7 @@ def test_every_event_page_links_to_its_hosts_profile(client, db_session):
     make_event(slug="soon", host=host)
     db_session.commit()
 
-    page = text(client.get("/events/soon/"))
+    page = page_text(client.get("/events/soon/"))
 
     assert f'Hosted by <a href="/hosts/{host.id}/"><strong>Rosa Hosts</strong></a>' in page
 
@@ -116,7 +102,7 @@ def test_the_host_profile_shows_upcoming_past_with_ratings_and_reviews(
 
     with count_queries() as counter:
         response = client.get(f"/hosts/{host.id}/")
-    page = text(response)
+    page = page_text(response)
 
     assert response.status_code == 200
     assert "<h1>Rosa Hosts</h1>" in page

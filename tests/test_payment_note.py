@@ -4,38 +4,25 @@ page, the booking's page, "My bookings", the .ics and the emails."""
 
 from __future__ import annotations
 
-import html
 import re
 from decimal import Decimal
 
-import pytest
 from icalendar import Calendar
 
 from config import Config
-from tests.factories import make_event, make_member
+from tests.conftest import page_text
+from tests.factories import make_event
 from tests.mail import emails_to, html_of, text_of
 from tests.test_bookings import book
 
 NOTE = "Paid at the venue: nothing is charged online."
 
 
-@pytest.fixture
-def member(db_session, login):
-    user = make_member(email="payer@example.com")
-    db_session.commit()
-    login(user)
-    return user
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def test_the_event_page_gives_the_price_a_seat_and_each_choices_total(client, member, db_session):
     make_event(slug="paid", price=Decimal("12.50"), currency="EUR", max_per_booking=3)
     db_session.commit()
 
-    page = text(client.get("/events/paid/"))
+    page = page_text(client.get("/events/paid/"))
 
     assert "€12.50 a seat" in page
     assert page.count(NOTE) == 2  # with the price, and under the Book button
@@ -48,7 +35,7 @@ def test_a_free_event_says_free_and_nothing_about_paying(client, member, db_sess
     make_event(slug="free", price=Decimal("0"), max_per_booking=2)
     db_session.commit()
 
-    page = text(client.get("/events/free/"))
+    page = page_text(client.get("/events/free/"))
 
     assert "Free" in page
     assert NOTE not in page
@@ -62,16 +49,16 @@ def test_the_booking_my_bookings_the_feed_and_the_email_say_the_same(
     db_session.commit()
     location = book(client, event, "2").headers["Location"]
 
-    booking_page = text(client.get(location))
+    booking_page = page_text(client.get(location))
     assert "€20.00" in booking_page
     assert NOTE in booking_page
-    mine = text(client.get("/me/bookings/"))
+    mine = page_text(client.get("/me/bookings/"))
     assert "2 seats · €20.00 ·" in mine
     assert NOTE in mine
     feed = re.search(r'href="http://localhost(/me/bookings\.ics\?key=[^"]+)"', mine)[1]
     [vevent] = Calendar.from_ical(client.get(feed).data).walk("VEVENT")
     assert str(vevent["description"]).startswith(f"Total €20.00 for 2 seats. {NOTE}")
-    [email] = emails_to(app, "payer@example.com", "booking_confirmed")
+    [email] = emails_to(app, "member@example.com", "booking_confirmed")
     assert f"€20.00 ({NOTE})" in text_of(email)
     assert NOTE in html_of(email)
 

@@ -7,21 +7,12 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from eventmate.extensions import db
 from eventmate.models import Booking, Event
-from tests.factories import make_booking, make_event, make_member
+from tests.factories import make_booking, make_event
 from tests.test_bookings import book, booking_form, cancel
-
-
-@pytest.fixture
-def member(db_session, login):
-    user = make_member(display_name="Booker")
-    db_session.commit()
-    login(user)
-    return user
 
 
 def event_page(client, event) -> str:

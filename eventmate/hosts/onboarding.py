@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-
 from eventmate.auth.services import AccountError, user_by_email
-from eventmate.caching import invalidate_event, invalidate_listings
 from eventmate.extensions import db
-from eventmate.models import Event, User, normalise_email
+from eventmate.hosts.services import hosted_events_changed, list_hosted_events
+from eventmate.models import User, normalise_email
 
 
 class HostingRefused(Exception):
@@ -42,16 +40,7 @@ def set_hosting_suspended(email: str, suspended: bool, now: datetime) -> tuple[U
         raise AccountError(f"There is no account for {normalise_email(email)}.")
     user.hosting_suspended_at = now if suspended else None
     user.is_host = not suspended
-    listed = not suspended and user.is_active
-    slugs = db.session.scalars(select(Event.slug).where(Event.host_id == user.id)).all()
-    db.session.execute(
-        update(Event)
-        .where(Event.host_id == user.id)
-        .values(host_active=listed)
-        .execution_options(synchronize_session=False)
-    )
+    slugs = list_hosted_events(user, not suspended and user.is_active)
     db.session.commit()
-    if slugs:
-        invalidate_event(*slugs)
-        invalidate_listings()
+    hosted_events_changed(slugs)
     return user, len(slugs)

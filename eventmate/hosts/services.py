@@ -194,18 +194,30 @@ def set_account_active(email: str, active: bool) -> tuple[User, int]:
     if user is None:
         raise AccountError(f"There is no account for {normalise_email(email)}.")
     user.is_active = active
-    slugs = db.session.scalars(select(Event.slug).where(Event.host_id == user.id)).all()
+    slugs = list_hosted_events(user, active)
+    db.session.commit()
+    hosted_events_changed(slugs)
+    return user, len(slugs)
+
+
+def list_hosted_events(user: User, listed: bool) -> list[str]:
+    """Put every event `user` hosts on or off the site as far as their host goes (host_active;
+    the event's own switches still apply: Event.is_listed). Returns their slugs, for
+    hosted_events_changed after the caller's commit."""
+    slugs = list(db.session.scalars(select(Event.slug).where(Event.host_id == user.id)))
     db.session.execute(
         update(Event)
         .where(Event.host_id == user.id)
-        .values(host_active=active)
+        .values(host_active=listed)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    return slugs
+
+
+def hosted_events_changed(slugs: list[str]) -> None:
     if slugs:
         invalidate_event(*slugs)
         invalidate_listings()
-    return user, len(slugs)
 
 
 # What listings read of an event: its card (_macros.html event_card) and the search filters.
