@@ -1,6 +1,7 @@
 import io
 import json
 import os
+import re
 import struct
 import threading
 import zlib
@@ -125,6 +126,26 @@ def test_at_most_eight_images(client, db_session, host_event):
     response = upload(client, host_event, image_bytes())
     assert response.status_code == 400
     assert "at most 8 images" in response.get_data(as_text=True)
+
+
+def move_buttons(client, event) -> list[list[str]]:
+    """Each listed image's move buttons, in order."""
+    page = client.get(f"/host/events/{event.slug}/images/").get_data(as_text=True)
+    items = page.split('<ol class="image-list">')[1].split("</ol>")[0].split("<li>")[1:]
+    return [re.findall(r">(Move (?:up|down))</button>", item) for item in items]
+
+
+def test_only_the_moves_that_can_happen_are_offered(client, db_session, host_event):
+    make_image(host_event, position=0, alt_text="only")
+    db_session.commit()
+    assert move_buttons(client, host_event) == [[]]  # one image: nowhere to move it
+
+    for position in (1, 2):
+        make_image(host_event, position=position, alt_text=f"image {position}")
+    db_session.commit()
+    assert move_buttons(client, host_event) == [
+        ["Move down"], ["Move up", "Move down"], ["Move up"],
+    ]  # fmt: skip
 
 
 def test_reorder_and_delete(client, db_session, host_event):
