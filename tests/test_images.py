@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from eventmate.extensions import db
 from eventmate.media.processing import PROCESSING_SLOT, ImageRejected, clean_image
 from eventmate.media.storage import CloudinaryStorage, cloudinary_settings
-from eventmate.models import EventImage
+from eventmate.models import Event, EventImage
 from tests.conftest import csrf_token
 from tests.factories import make_event, make_image, make_member
 
@@ -373,3 +373,48 @@ def test_a_failed_upload_saves_nothing(client, db_session, host_event, cloudinar
     assert response.status_code == 400
     assert "couldn&#39;t store that image" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(EventImage)) == 0
+
+
+# --- a first image on the create form ------------------------------------------------------
+
+
+def create_with_image(client, city, data: bytes | None, alt: str):
+    from tests.test_hosts import event_data
+
+    form = {**event_data(city), "csrf_token": csrf_token(client, "/host/events/new/"),
+            "image_alt": alt}  # fmt: skip
+    if data is not None:
+        form["image"] = (io.BytesIO(data), "poster.png")
+    return client.post("/host/events/new/", data=form, content_type="multipart/form-data")
+
+
+def new_events() -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.title == "Fado by the River")))
+
+
+def test_the_create_form_takes_a_first_image(client, db_session, host, lisbon):
+    assert 'enctype="multipart/form-data"' in client.get("/host/events/new/").get_data(as_text=True)
+
+    response = create_with_image(client, lisbon, image_bytes("PNG"), "Singers by the river")
+
+    assert response.status_code == 303
+    [event] = new_events()
+    assert [(row.position, row.alt_text) for row in image_rows(event)] == [
+        (0, "Singers by the river")
+    ]
+    page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    assert 'alt="Singers by the river"' in page
+
+
+def test_a_bad_first_image_saves_nothing(client, db_session, host, lisbon):
+    response = create_with_image(client, lisbon, b"not an image at all", "Words")
+    assert response.status_code == 400
+    assert "valid JPEG, PNG or WebP" in response.get_data(as_text=True)
+    assert new_events() == []
+
+
+def test_a_first_image_needs_its_alt_text(client, db_session, host, lisbon):
+    response = create_with_image(client, lisbon, image_bytes("PNG"), "  ")
+    assert response.status_code == 400
+    assert "Add a short description of the image (alt text)." in response.get_data(as_text=True)
+    assert new_events() == []

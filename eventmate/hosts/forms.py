@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask_wtf.file import FileField
 from wtforms import (
     DateTimeLocalField,
     DecimalField,
@@ -149,3 +150,15 @@ class CancelEventForm(Form):
         "Why (optional; your attendees see it)", validators=[Length(max=200)],
         description="For example: “The venue flooded.”",
     )  # fmt: skip
+
+
+class NewEventForm(EventForm):
+    """A new listing, with an optional first image (more on the images page)."""
+
+    image = FileField("A first image (optional: JPEG, PNG or WebP, up to 5 MB and 16 megapixels)")
+    image_alt = StringField("Describe the image for people who can't see it",
+                            validators=[Length(max=200)])  # fmt: skip
+
+    def validate_image_alt(self, field) -> None:
+        if self.image.data and not (field.data or "").strip():
+            raise ValidationError("Add a short description of the image (alt text).")

@@ -19,8 +19,11 @@ class UploadFailed(RuntimeError):
     """The storage backend did not take the file; nothing was saved."""
 
 
-def add_image(event: Event, data: bytes, alt_text: str, storage: ImageStorage, limit: int):
+def add_image(
+    event: Event, data: bytes, alt_text: str, storage: ImageStorage, limit: int, cleaned=None
+):
     """Verify, re-encode, store and record one image, or raise ImageRejected / UploadFailed.
+    `cleaned`: the upload as clean_image already made it (it is decoded once).
 
     Stored first, recorded second: a failed upload leaves no row, and a failed commit removes
     the stored file again."""
@@ -29,7 +32,7 @@ def add_image(event: Event, data: bytes, alt_text: str, storage: ImageStorage, l
     )
     if count >= limit:
         raise ImageRejected(f"An event can have at most {limit} images. Delete one first.")
-    image = clean_image(data)
+    image = cleaned or clean_image(data)
     try:
         stored = storage.save(image)
     except Exception as error:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload
@@ -11,7 +11,8 @@ from eventmate.events.queries import all_cities
 from eventmate.extensions import db
 from eventmate.hosts import bp
 from eventmate.hosts.access import host_required, managed_event
-from eventmate.hosts.forms import CancelEventForm, EventForm, local_value
+from eventmate.hosts.forms import CancelEventForm, EventForm, NewEventForm, local_value
+from eventmate.hosts.images import UploadFailed, add_image
 from eventmate.hosts.services import (
     CapacityBelowBookings,
     EventNotCancellable,
@@ -23,6 +24,8 @@ from eventmate.hosts.services import (
     set_active,
     update_event,
 )
+from eventmate.media.processing import ImageRejected, clean_image
+from eventmate.media.storage import image_storage
 from eventmate.models import Event
 from eventmate.waitlist.queries import waiting_count
 
@@ -49,11 +52,29 @@ def _dashboard(refusal: str | None = None, status: int = 200):
 @bp.route("/events/new/", methods=["GET", "POST"])
 @host_required
 def new_event():
-    form = EventForm(all_cities(), is_new=True)
+    form = NewEventForm(all_cities(), is_new=True)
     if form.validate_on_submit():
-        event = create_event(current_user, form)
-        flash("Your event is live. Add some images to make it shine.", "success")
-        return redirect(url_for("hosts.images", slug=event.slug), code=303)
+        # A first image, if one came: checked before anything is saved, stored after.
+        upload = form.image.data
+        data = upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1) if upload else b""
+        cleaned = None
+        if data:
+            try:
+                cleaned = clean_image(data)
+            except ImageRejected as error:
+                form.image.errors = [str(error)]
+        if not form.image.errors:
+            event = create_event(current_user, form)
+            message = "Your event is live. Add some images to make it shine."
+            if cleaned is not None:
+                try:
+                    add_image(event, data, form.image_alt.data, image_storage(),
+                              current_app.config["MAX_IMAGES_PER_EVENT"], cleaned)  # fmt: skip
+                    message = "Your event is live, with its image. Add more if you like."
+                except UploadFailed as error:
+                    message = f"Your event is live, but its image wasn't saved: {error}"
+            flash(message, "success")
+            return redirect(url_for("hosts.images", slug=event.slug), code=303)
     status = 400 if form.is_submitted() else 200
     return render_template("hosts/event_form.html", form=form, event=None), status
 
