@@ -192,6 +192,7 @@ def world(db_session):
     past = make_event(host=host, city=city, starts_at=utc_now() - timedelta(days=3))
     make_event(host=host, city=city, is_active=False)  # for the dashboard's "reactivate"
     image = make_image(upcoming)
+    make_image(upcoming, position=1)  # two, so each can be moved
     booking = make_booking(upcoming, user=member, quantity=1)
     make_booking(past, user=member, quantity=1)
     make_review(past, user=member)
