@@ -16,18 +16,10 @@ from eventmate.extensions import db
 from eventmate.models import Booking, OutboxMessage, User
 from eventmate.notifications import outbox as outbox_service
 from eventmate.notifications.mailer import FileMailer, SMTPMailer, mailer_for
-from tests.factories import make_booking, make_city, make_event, make_member, make_user
+from tests.factories import make_booking, make_city, make_event, make_user
 from tests.mail import attachments_of, html_of, links_in, text_of
 from tests.smtp import smtp_server
 from tests.test_bookings import book
-
-
-@pytest.fixture
-def member(db_session, login):
-    user = make_member(display_name="Ada", email="ada@example.com")
-    db_session.commit()
-    login(user)
-    return user
 
 
 def rows(kind: str | None = None) -> list[OutboxMessage]:
@@ -49,11 +41,11 @@ def test_a_booking_is_confirmed_by_email_with_its_calendar_file(client, member, 
     assert response.status_code == 303
     reference = response.headers["Location"].split("/")[-2]
     [email] = outbox()
-    assert email["To"] == "ada@example.com"
+    assert email["To"] == "member@example.com"
     assert email["Subject"] == f"Booking confirmed: Jazz Night ({reference})"
     assert email["Message-ID"].startswith("<booking-confirmed.")
     text = text_of(email)
-    assert "Hello Ada" in text
+    assert "Hello Mira" in text
     assert reference in text
     assert "Blue Room" in text
     assert "Fri 14 Mar 2031, 19:00 JST" in text  # the event's own time zone
