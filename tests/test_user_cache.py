@@ -8,7 +8,8 @@ import pytest
 from eventmate.auth.user_cache import CACHED_COLUMNS, COLUMNS_ID
 from eventmate.extensions import cache, db
 from tests.conftest import cache_switched_on
-from tests.factories import make_member
+from tests.factories import make_booking, make_event, make_member
+from tests.test_bookings import book
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_signed_in_request_loads_the_member_without_a_query(client, mina, coun
     assert page.status_code == 200
     assert "Mina Member" in page.get_data(as_text=True)
     assert user_queries(counter) == []
-    _versions, columns = cache.get(f"user:{mina.id}:{COLUMNS_ID}")
+    _versions, (columns, _booked) = cache.get(f"user:{mina.id}:{COLUMNS_ID}")
     assert dict(zip(CACHED_COLUMNS, columns, strict=True))["display_name"] == "Mina Member"
     assert "password_hash" not in CACHED_COLUMNS  # the hash stays in the database
     assert mina.password_hash not in columns
@@ -82,3 +83,37 @@ def test_a_snapshot_read_before_a_change_and_stored_after_it_is_not_served(
     db_session.commit()
     cache.set(f"user:{mina.id}:{COLUMNS_ID}", late)  # ...and stored after it
     assert "Mina Renamed" in client.get("/me/bookings/").get_data(as_text=True)
+
+
+def booking_queries(counter) -> list[str]:
+    return [statement for statement in counter.statements if "FROM bookings" in statement]
+
+
+def test_an_event_page_asks_for_the_members_seats_only_if_they_booked_it(
+    client, mina, db_session, count_queries
+):
+    booked, other = make_event(capacity=50), make_event(capacity=50)
+    db_session.commit()
+    for event in (booked, other):
+        client.get(f"/events/{event.slug}/")  # the member and the pages, cached
+    assert book(client, booked, "2").status_code == 303  # a new booking: a new snapshot...
+    client.get("/me/bookings/")  # ...taken here
+
+    with count_queries() as counter:
+        page = client.get(f"/events/{other.slug}/").get_data(as_text=True)
+    assert booking_queries(counter) == []  # the snapshot knows there is no booking of it
+    assert "You're going" not in page
+    with count_queries() as counter:
+        page = client.get(f"/events/{booked.slug}/").get_data(as_text=True)
+    assert len(booking_queries(counter)) == 1
+    assert "You're going</strong> — 2 seats" in page
+
+
+def test_a_booking_made_elsewhere_shows_at_the_next_request(app, client, mina, db_session):
+    event = make_event(capacity=50)
+    db_session.commit()
+    assert "You're going" not in client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    make_booking(event, quantity=3, user=mina)  # another device's booking (ORM, as the service)
+    db_session.commit()
+    page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    assert "You're going</strong> — 3 seats" in page

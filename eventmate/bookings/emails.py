@@ -86,8 +86,10 @@ def reminder(message: OutboxMessage) -> Draft | None:
         REMINDER,
         _context(booking, unsubscribe_url=link),
         attachments=[_calendar_file(booking)],
-        headers={"List-Unsubscribe": f"<{link}>",
-                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        headers={
+            "List-Unsubscribe": f"<{link}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
 
 

@@ -41,8 +41,14 @@ def queue_reminders(now: datetime, limit: int = 5000) -> list[int]:
         .limit(limit)
     ).all()  # fmt: skip
     ids = [
-        outbox.queue(emails.REMINDER, f"reminder:{row.id}", row.email, user_id=row.user_id,
-                     booking_id=row.id, event_id=row.event_id)
+        outbox.queue(
+            emails.REMINDER,
+            f"reminder:{row.id}",
+            row.email,
+            user_id=row.user_id,
+            booking_id=row.id,
+            event_id=row.event_id,
+        )
         for row in candidates
         if row.created_at <= row.starts_at - before
     ]
@@ -64,9 +70,9 @@ def unsubscribe_url(user: User) -> str:
 
 def user_from_token(token: str) -> User | None:
     try:
-        user_id = URLSafeSerializer(
-            current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT
-        ).loads(token)
+        user_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT).loads(
+            token
+        )
     except BadSignature:
         return None
     if not isinstance(user_id, int) or isinstance(user_id, bool):

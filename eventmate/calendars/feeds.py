@@ -82,8 +82,10 @@ def _description(event: Event, seats: int | None = None) -> str:
     price = ""
     if event.price:
         amount = format_price(event.price * (seats or 1), event.currency)
-        what = f"Total {amount} for {seats} seat{'s' if seats != 1 else ''}" if seats else (
-            f"{amount} a seat"
+        what = (
+            f"Total {amount} for {seats} seat{'s' if seats != 1 else ''}"
+            if seats
+            else (f"{amount} a seat")
         )
         price = f"{what}. {current_app.config['PAYMENT_NOTE']}\n\n"
     return f"{price}{event.description}\n\n{url}"
@@ -123,9 +125,7 @@ def vtimezone(tzid: str) -> Timezone | None:
 def feed_key(user: User, secret_key: str) -> str:
     """A signed, unguessable key that lets a calendar app fetch one member's feed. It names the
     member's calendar generation, so resetting it revokes every key given out before."""
-    return URLSafeSerializer(secret_key, salt=FEED_SALT).dumps(
-        [user.id, user.calendar_generation]
-    )
+    return URLSafeSerializer(secret_key, salt=FEED_SALT).dumps([user.id, user.calendar_generation])
 
 
 def feed_owner_id(key: str, secret_key: str, generation_of: Callable[[int], int | None]):

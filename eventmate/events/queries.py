@@ -63,9 +63,7 @@ def _build_event_cards_query() -> Select:
     """What a card shows, as columns (no ORM objects: building 20 Events with their cities
     was most of a results page's Python time). Descriptions and hosts are not on cards."""
     taken = Event.seats_booked + Event.seats_held
-    seats_left = case(
-        (Event.capacity > taken, Event.capacity - taken), else_=0
-    )
+    seats_left = case((Event.capacity > taken, Event.capacity - taken), else_=0)
     columns = (
         Event.slug, Event.title, Event.category, City.name, City.timezone,
         Event.starts_at, Event.price, Event.currency, seats_left, cover_url_column(),

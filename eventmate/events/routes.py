@@ -10,6 +10,7 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from eventmate.auth import user_cache
 from eventmate.bookings.forms import BookingForm
 from eventmate.bookings.queries import MemberSeats, latest_booking_for_event, member_seats
 from eventmate.bookings.services import new_request_token
@@ -155,6 +156,8 @@ def _your_seats(facts: EventFacts) -> MemberSeats | None:
     """The member's seats for this event while it is still to come."""
     if not current_user.is_authenticated or facts.starts_at <= datetime.now(UTC):
         return None
+    if user_cache.has_not_booked(current_user.id, facts.id):
+        return MemberSeats()
     return member_seats(current_user.id, facts.id)
 
 

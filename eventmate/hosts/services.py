@@ -107,7 +107,7 @@ def _old_value(state, name: str):
 
 
 def _place(state, before: bool) -> str:
-    """"Venue, address, city" as it was before the edit, or as it is now."""
+    """ "Venue, address, city" as it was before the edit, or as it is now."""
     parts = []
     for name in ("venue_name", "venue_address", "city_id"):
         value = getattr(state.object, name)

@@ -11,7 +11,6 @@ from eventmate.security import ONE_YEAR
 bp = Blueprint("media", __name__)
 
 
-
 @bp.get("/media/<path:filename>")
 def file(filename: str):
     response = send_from_directory(

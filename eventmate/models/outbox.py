@@ -24,8 +24,10 @@ class OutboxMessage(db.Model):
         Index("ix_outbox_send_key", "send_key", unique=True),
         # The sweep's scan: pending rows that are due.
         Index(
-            "ix_outbox_pending_due", "next_attempt_at",
-            sqlite_where=text(_PENDING_SQL), postgresql_where=text(_PENDING_SQL),
+            "ix_outbox_pending_due",
+            "next_attempt_at",
+            sqlite_where=text(_PENDING_SQL),
+            postgresql_where=text(_PENDING_SQL),
         ),
         Index("ix_outbox_booking", "booking_id"),
     )

@@ -38,8 +38,12 @@ class WaitlistEntry(db.Model):
         # The line, in order; and a member is in an event's line at most once.
         Index("ix_waitlist_entries_event_status_created", "event_id", "status", "created_at"),
         Index(
-            "ix_waitlist_entries_in_line", "event_id", "user_id", unique=True,
-            sqlite_where=text(_IN_LINE_SQL), postgresql_where=text(_IN_LINE_SQL),
+            "ix_waitlist_entries_in_line",
+            "event_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text(_IN_LINE_SQL),
+            postgresql_where=text(_IN_LINE_SQL),
         ),
         # Holds that run out (the expiry sweep).
         Index("ix_waitlist_entries_status_expiry", "status", "hold_expires_at"),

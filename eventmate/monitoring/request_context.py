@@ -54,7 +54,7 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.request_id
     if may_see_timing(response):
         response.headers["Server-Timing"] = (
-            f'app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};'
+            f"app;dur={seconds * 1000:.2f}, db;dur={g.db_seconds * 1000:.2f};"
             f'desc="{g.db_queries} queries"'
         )
     endpoint = endpoint_label(request.endpoint, current_app.view_functions)

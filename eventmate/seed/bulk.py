@@ -187,8 +187,17 @@ def _users(rng: random.Random, plan: BulkPlan, now: datetime) -> list[tuple]:
         email = f"{'host' if is_host else 'guest'}{user_id}@bulk.eventmate.test"
         joined = now - timedelta(days=rng.randint(30, 900))
         rows.append(
-            (user_id, email, generate.person_name(rng), password_hash, is_host, False, True, joined,
-             joined)  # verified when they joined
+            (
+                user_id,
+                email,
+                generate.person_name(rng),
+                password_hash,
+                is_host,
+                False,
+                True,
+                joined,
+                joined,
+            )  # verified when they joined
         )
     return rows
 
