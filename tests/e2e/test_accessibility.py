@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -17,7 +18,7 @@ from eventmate.extensions import db
 from eventmate.models import User
 from tests.e2e.axe import axe_problems
 from tests.e2e.journeys import HOST_EMAIL, LONG_NAME, MEMBER_EMAIL, log_in, seed_people_and_an_event
-from tests.factories import make_booking, make_event, make_image, make_review
+from tests.factories import make_booking, make_event, make_image, make_review, now
 
 WIDTHS = (1280, 390)
 
@@ -30,6 +31,11 @@ def seed_site() -> None:
     make_review(event, rating=3, body="Crowded, but pretty.")
     sold_out = make_event(slug="quay-quartet", title="Quay Quartet", city=event.city, capacity=2)
     make_booking(sold_out, quantity=2)
+    # An event the member went to, for the review form.
+    member = db.session.scalar(select(User).where(User.email == MEMBER_EMAIL))
+    past = make_event(slug="lantern-workshop", title="Lantern Workshop", city=event.city,
+                      starts_at=now() - timedelta(days=30))  # fmt: skip
+    make_booking(past, user=member)
 
 
 def host_id() -> int:
@@ -50,10 +56,12 @@ SIGNED_OUT = [
 MEMBER_PAGES = [
     ("/me/bookings/", None), ("/bookings/LAYO-UT22/", None),
     ("/bookings/LAYO-UT22/cancel/", None), ("/events/harbour-lights/", None),
+    ("/events/lantern-workshop/", submit_empty("Post review")),
 ]  # fmt: skip
 HOST_PAGES = [
     ("/host/", None), ("/host/events/new/", submit_empty("Create event")),
-    ("/host/events/harbour-lights/edit/", None), ("/host/events/harbour-lights/images/", None),
+    ("/host/events/harbour-lights/edit/", None),
+    ("/host/events/harbour-lights/images/", submit_empty("Upload")),
     ("/host/events/harbour-lights/attendees/", None),
 ]  # fmt: skip
 
