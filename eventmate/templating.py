@@ -108,10 +108,17 @@ def url_for_media(url: str) -> str:
     return request.host_url.rstrip("/") + url
 
 
+def field_error_ids(field) -> list[str]:
+    """The ids of a field's error messages as _forms.html renders them."""
+    return [f"{field.id}-error-{n}" for n in range(1, len(field.errors) + 1)]
+
+
 def field_attributes(field, **extra) -> dict:
-    """Accessibility attributes for a form field, leaving out the ones that don't apply."""
+    """Accessibility attributes for a form field, leaving out the ones that don't apply: its
+    help text and its errors describe it (read out with it), and an error marks it invalid."""
+    described_by = ([f"{field.id}-help"] if field.description else []) + field_error_ids(field)
     attributes = {
-        "aria-describedby": f"{field.id}-help" if field.description else None,
+        "aria-describedby": " ".join(described_by) or None,
         "aria-invalid": "true" if field.errors else None,
         **extra,
     }
@@ -129,6 +136,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(event_json_ld)
     app.add_template_global(url_for_media)
     app.add_template_global(field_attributes)
+    app.add_template_global(field_error_ids)
     app.jinja_env.globals["nav_categories"] = CATEGORIES
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

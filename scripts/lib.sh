@@ -69,6 +69,19 @@ ensure_chromium() {
   command -v chromium >/dev/null 2>&1 || apt_install chromium
 }
 
+# axe-core for the accessibility tests (tests/e2e/package.json, pinned by its lock file):
+# `npm ci` when it is missing or the lock changed since; Debian's npm where there is none.
+ensure_axe() {
+  local dir=tests/e2e stamp=tests/e2e/node_modules/.installed wanted
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  wanted=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$dir/node_modules/axe-core/axe.min.js" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "==> Installing axe-core (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$wanted" > "$stamp"
+  fi
+}
+
 # nginx with the modules the edge loads (deploy/nginx, scripts/serve): cache_purge for the app's
 # purges, brotli_static for the .br static files. Installing Debian's package may also start its
 # stock nginx (port 80, /etc/nginx); ours is separate (`nginx -c instance/edge/nginx.conf`).

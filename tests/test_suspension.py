@@ -25,7 +25,7 @@ REASON = "Misleading price: tickets are sold elsewhere."
 
 def titles(response) -> list[str]:
     page = response.get_data(as_text=True)
-    return [chunk.split("</h3>", 1)[0] for chunk in page.split('<h3 class="card-title">')[1:]]
+    return re.findall(r'<h[23] class="card-title">(.*?)</h[23]>', page)  # h2 on search, h3 on home
 
 
 def text(response) -> str:

@@ -81,13 +81,15 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser, site) -> Iterator[Callable[[], Page]]:
-    """Opens a page in a browser context of its own: its own cookies, so another person."""
+    """Opens a page in a browser context of its own: its own cookies, so another person.
+    Keyword arguments go to the context (permissions=[...], viewport={...})."""
     contexts: list[BrowserContext] = []
     # Anything the browser refused under the Content Security Policy, or a script error.
     problems: list[str] = []
 
-    def open_() -> Page:
-        context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+    def open_(**options) -> Page:
+        options = {"viewport": {"width": 1280, "height": 900}, **options}
+        context = browser.new_context(base_url=site.url, **options)
         contexts.append(context)
         context.set_default_timeout(10_000)
         page = context.new_page()

@@ -1,5 +1,5 @@
-"""Steps and checks the journeys share: logging in, and reading the booking confirmation a
-member is sent."""
+"""Steps and checks the journeys share: a site with a member, a host and an event to visit as
+each, logging in, and reading the booking confirmation a member is sent."""
 
 from __future__ import annotations
 
@@ -9,11 +9,42 @@ from icalendar import Calendar
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from eventmate.auth.services import hash_password
 from eventmate.bookings.emails import CONFIRMED
 from eventmate.extensions import db
 from eventmate.models import Event
 from tests.conftest import PASSWORD
+from tests.factories import make_booking, make_city, make_event, make_user
 from tests.mail import attachments_of, html_of, text_of
+
+LONG_NAME = "Maximiliana Wolkenstein-Rosenberger"  # a name that pushes a header wide
+MEMBER_EMAIL, HOST_EMAIL = "member@example.com", "host@example.com"
+
+# The main pages of each role on the site seed_people_and_an_event() makes.
+PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/categories/music/",
+          "/events/harbour-lights/", "/login/", "/register/", "/password/forgot/",
+          "/no-such-page/"]  # fmt: skip
+MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
+HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
+        "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
+        "/host/events/harbour-lights/deactivate/"]  # fmt: skip
+
+
+def seed_people_and_an_event() -> Event:
+    """(In a module's seed_site.) Rotterdam's "harbour-lights", hosted by HOST_EMAIL, where
+    MEMBER_EMAIL has booking LAYO-UT22 for 2 seats; both log in with PASSWORD."""
+    city = make_city(name="Rotterdam", slug="rotterdam", country="Netherlands",
+                     timezone="Europe/Amsterdam")  # fmt: skip
+    host = make_user(email=HOST_EMAIL, display_name=LONG_NAME, is_host=True,
+                     password_hash=hash_password(PASSWORD))  # fmt: skip
+    member = make_user(email=MEMBER_EMAIL, display_name=LONG_NAME,
+                       password_hash=hash_password(PASSWORD))  # fmt: skip
+    event = make_event(slug="harbour-lights", title="Harbour Lights Festival of Lanterns",
+                       city=city, host=host, capacity=40)  # fmt: skip
+    make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
+    make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
+                 email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
+    return event
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

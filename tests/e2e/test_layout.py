@@ -9,36 +9,13 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from eventmate.auth.services import hash_password
-from tests.conftest import PASSWORD
-from tests.e2e.journeys import log_in
-from tests.factories import make_booking, make_city, make_event, make_user
+from tests.e2e.journeys import HOST, MEMBER, PUBLIC, log_in, seed_people_and_an_event
 
 WIDTHS = (360, 390)
-LONG_NAME = "Maximiliana Wolkenstein-Rosenberger"  # a name that pushes a header wide
 
 
 def seed_site() -> None:
-    city = make_city(name="Rotterdam", slug="rotterdam", country="Netherlands",
-                     timezone="Europe/Amsterdam")  # fmt: skip
-    host = make_user(email="host@example.com", display_name=LONG_NAME, is_host=True,
-                     password_hash=hash_password(PASSWORD))  # fmt: skip
-    member = make_user(email="member@example.com", display_name=LONG_NAME,
-                       password_hash=hash_password(PASSWORD))  # fmt: skip
-    event = make_event(slug="harbour-lights", title="Harbour Lights Festival of Lanterns",
-                       city=city, host=host, capacity=40)  # fmt: skip
-    make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
-    make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
-                 email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
-
-
-PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/categories/music/",
-          "/events/harbour-lights/", "/login/", "/register/", "/password/forgot/",
-          "/no-such-page/"]  # fmt: skip
-MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
-HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
-        "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
-        "/host/events/harbour-lights/deactivate/"]  # fmt: skip
+    seed_people_and_an_event()
 
 
 # The outermost elements that end past the screen's right edge, to say what to fix.
@@ -53,9 +30,7 @@ def too_wide(page: Page, paths: list[str]) -> list[str]:
     found = []
     for path in paths:
         page.goto(path)
-        width, inner = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
+        width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width > inner:
             wide = page.evaluate(WIDEST)
             found.append(f"{path}: {width} px in {inner} ({', '.join(wide)})")
