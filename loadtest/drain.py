@@ -1,6 +1,7 @@
 """How fast one Celery worker drains the outbox to a local SMTP server.
 
-    .venv/bin/python -m loadtest.drain [--messages 1000] [--concurrency 2] [--one-per-task]
+    .venv/bin/python -m loadtest.drain [--messages 1000] [--concurrency 2]
+                                       [--handout sweep|each] [--rate PER_SECOND]
 
 Makes a throw-away PostgreSQL database (from PG_ADMIN_URL, default the local server as
 postgres), migrates it, writes MESSAGES confirmed bookings with their pending confirmations
@@ -8,8 +9,9 @@ postgres), migrates it, writes MESSAGES confirmed bookings with their pending co
 (REDIS_URL, default db 9 of the local server, under a key prefix of its own) and an SMTP sink
 (aiosmtpd), hands every message out at once (the outbox sweep), and prints how long until all
 were sent, the rate, the worker's CPU per message, and how many the sink received more than
-once. `--one-per-task` hands each message out in a task of its own, as a booking does, instead
-of in the sweep's batches. The database is dropped afterwards.
+once. `--handout`: `sweep` hands them all out at once, in the sweep's batches; `each` hands each
+out in a task of its own, as bookings do, `--rate` a second (0: all at once). The database is
+dropped afterwards.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--one-per-task", action="store_true")
+    parser.add_argument("--handout", choices=("sweep", "each"), default="sweep")
+    parser.add_argument("--rate", type=float, default=0, help="messages a second (0: at once)")
     options = parser.parse_args()
     admin_url = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432")
     name = f"eventmate_drain_{uuid.uuid4().hex[:8]}"
@@ -91,11 +94,12 @@ def main() -> int:
                     sent = select(func.count()).where(OutboxMessage.status == "sent")
                     started = time.monotonic()
                     due = db.session.scalars(select(OutboxMessage.id)).all()
-                    if options.one_per_task:
-                        for message_id in due:
-                            outbox.dispatch([message_id])
-                    else:
+                    if options.handout == "sweep":
                         outbox.dispatch(due)
+                    for message_id in due if options.handout == "each" else ():
+                        outbox.dispatch([message_id])
+                        if options.rate:
+                            time.sleep(1 / options.rate)
                     while db.session.scalar(sent) < options.messages:
                         db.session.commit()
                         if time.monotonic() - started > 600:
@@ -117,7 +121,7 @@ def main() -> int:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(f"drained {done}/{options.messages} confirmations in {elapsed:.1f} s "
           f"({done / elapsed:.0f}/s) with one worker of {options.concurrency} processes, "
-          f"{'one message' if options.one_per_task else 'batches'} per task; worker CPU "
+          f"handed out: {options.handout}, {options.rate or 'all at once'} a second; worker CPU "
           f"{worker_cpu:.1f} s ({worker_cpu * 1000 / max(done, 1):.1f} ms per message); "
           f"SMTP received {len(inbox.messages)}, sent twice: {repeats}")  # fmt: skip
     return 0 if done == options.messages and repeats == 0 else 1
