@@ -94,7 +94,11 @@ def cancel(reference: str):
 @login_required
 def mine():
     now = datetime.now(UTC)
-    requested = {name: page_number(request.args.get(name)) for name in queries.LISTS}
+    requested = {  # each list's page (written out: tests/test_fuzz.py fuzzes what views read)
+        "upcoming": page_number(request.args.get("upcoming")),
+        "cancelled": page_number(request.args.get("cancelled")),
+        "past": page_number(request.args.get("past")),
+    }
     lists = queries.bookings_for_user(
         current_user.id, now, requested, current_app.config["BOOKINGS_PER_PAGE"]
     )
