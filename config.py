@@ -87,6 +87,8 @@ class Config:
     SITE_NAME = "EventMate"
     # How paid events are paid, said wherever a price or total is (PAYMENT_NOTE in the env).
     PAYMENT_NOTE = "Paid at the venue: nothing is charged online."
+    # The locale of dates, prices and numbers (Babel's data): "en" writes ¥1,000 and €10.00.
+    BABEL_DEFAULT_LOCALE = "en"
 
     EVENTS_PER_PAGE = 20
     REVIEWS_PER_PAGE = 10

@@ -50,7 +50,7 @@ def create_private_sqlite_file(url: str) -> None:
 def register_extensions(app: Flask) -> None:
     from eventmate import assets, jobs, monitoring, pagecache, security
     from eventmate.auth.sessions import init_login_manager
-    from eventmate.extensions import cache, csrf, db, limiter, migrate, server_session
+    from eventmate.extensions import babel, cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
     from eventmate.models.search import include_object
     from eventmate.stores import install_session_interface, session_store_client
@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
         include_object=include_object,
     )
+    babel.init_app(app)
     cache.init_app(app)
     app.config.update(session_store_client(app.config))
     server_session.init_app(app)

@@ -1,5 +1,6 @@
 """Extension objects, created once and unconfigured; only `create_app` calls `init_app`."""
 
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -39,3 +40,6 @@ csrf = CSRFProtect()
 # Only for the per-view decorator (@talisman(force_https=False)); each app gets its own
 # configured Talisman in eventmate/security.
 talisman = Talisman()
+# Dates, prices and numbers for BABEL_DEFAULT_LOCALE (eventmate/templating.py); no translation
+# catalogue yet, so gettext/ngettext give the English text with its plural.
+babel = Babel()

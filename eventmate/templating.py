@@ -1,4 +1,9 @@
-"""Template filters and globals: local times, prices, canonical URLs, structured data."""
+"""Template filters and globals: local times, prices, canonical URLs, structured data.
+
+Dates, times, prices and numbers are formatted by Babel (through Flask-Babel) for the app's
+locale (BABEL_DEFAULT_LOCALE), in the event's own time zone. Flask-Babel keeps the locale on
+`g`, so this works in an app context without a request too (email tasks, commands).
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,36 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, g, request, url_for
+from flask_babel import format_currency, format_datetime, gettext
 
 from eventmate.models import CATEGORIES, Event
 from eventmate.models.places import zone_named
 from eventmate.pagination import page_window
 
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+# Babel patterns (the locale supplies the day and month names). The site reads day-month-year
+# with a 24-hour clock, e.g. "Sat 5 Dec 2026, 19:30", whatever the locale's own order.
+DATE_STYLES = {
+    "datetime": "EEE d MMM y, HH:mm",
+    "time": "HH:mm",
+    "date": "d MMM y",
+    "day": "d MMMM y",
+    "month": "MMMM y",
+}
+# Styles with a time of day are followed by the zone's abbreviation (CET, JST): the reader
+# may be elsewhere. Babel's own zone names for "en" are mostly offsets (+0100); the IANA
+# database's abbreviations read better.
+ZONED_STYLES = {"datetime", "time"}
 
 
-def local_datetime(value: datetime, timezone: str, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
-    """A UTC datetime shown in an event's local zone, with the zone's abbreviation."""
+def local_datetime(value: datetime, timezone: str, style: str = "datetime") -> str:
+    """A UTC datetime in the `timezone` zone (an event's), in one of DATE_STYLES."""
     local = value.astimezone(zone_named(timezone))
-    return f"{local.strftime(fmt)} {local.tzname()}"
+    text = format_datetime(local, DATE_STYLES[style], rebase=False)  # rebase: the request's zone
+    return f"{text} {local.tzname()}" if style in ZONED_STYLES else text
 
 
 def local_time(value: datetime, timezone: str) -> str:
-    return local_datetime(value, timezone, "%H:%M")
+    return local_datetime(value, timezone, "time")
 
 
 def iso_local(value: datetime, timezone: str) -> str:
@@ -35,11 +54,10 @@ def same_local_day(start: datetime, end: datetime, timezone: str) -> bool:
 
 
 def format_price(price: Decimal, currency: str) -> str:
+    """The amount in the currency's own minor units (¥1,000, €10.00); zero is "Free"."""
     if price == 0:
-        return "Free"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    amount = f"{price:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+        return gettext("Free")
+    return format_currency(price, currency)
 
 
 SLUG_PLACEHOLDER = "--slug--"  # a slug never has two dashes in a row

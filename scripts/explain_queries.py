@@ -179,7 +179,7 @@ def cases(now: datetime, values: dict, config: dict) -> list[tuple[str, Callable
     found: list[tuple[str, Callable[[], object]]] = [
         ("home: upcoming", execute(q.build_upcoming_events(now, config["HOME_UPCOMING_LIMIT"]))),
         ("home: category counts", execute(q.build_category_counts(now))),
-        ("home: top cities", execute(q.build_top_cities(now, config["HOME_TOP_CITIES"]))),
+        ("home: cities with upcoming events", execute(q.build_top_cities(now))),
         ("all cities", execute(q.build_all_cities())),
     ]
     for name, filters, page in searches:

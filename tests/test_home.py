@@ -1,5 +1,8 @@
+import re
 from datetime import timedelta
 
+from eventmate.seed.demo import seed_demo
+from tests.conftest import page_text
 from tests.factories import make_city, make_event, now
 
 
@@ -58,3 +61,69 @@ def test_home_has_a_search_box_and_seo_tags(client, db_session):
 def test_home_with_no_events_says_so(client, db_session):
     page = client.get("/").get_data(as_text=True)
     assert "No upcoming events yet" in page
+
+
+def home_search_form(page: str) -> str:
+    return page.split('<form class="hero-search"')[1].split("</form>")[0]
+
+
+def test_home_city_picker_lists_the_cities_with_upcoming_events(client, db_session):
+    make_event(city=make_city(name="Zagreb", slug="zagreb"))
+    make_event(city=make_city(name="Aarhus", slug="aarhus"))
+    make_event(city=make_city(name="Pastville", slug="pastville"),
+               starts_at=now() - timedelta(days=2))  # fmt: skip
+    make_city(name="Emptyton", slug="emptyton")
+    db_session.commit()
+
+    form = home_search_form(client.get("/").get_data(as_text=True))
+
+    assert 'action="/events/"' in form
+    assert '<label for="home-city" class="visually-hidden">City</label>' in form
+    options = re.findall(r'<option value="([^"]*)">([^<]+)</option>', form)
+    assert options == [("", "Any city"), ("aarhus", "Aarhus"), ("zagreb", "Zagreb")]
+
+
+def test_the_home_search_submits_with_its_city_filter(client, db_session):
+    aarhus = make_city(name="Aarhus", slug="aarhus")
+    make_event(title="Harbour Yoga", city=aarhus)
+    make_event(title="Rooftop Yoga", city=make_city(name="Zagreb", slug="zagreb"))
+    db_session.commit()
+    form = home_search_form(client.get("/").get_data(as_text=True))
+    assert 'name="q"' in form
+    assert '<select id="home-city" name="city">' in form
+
+    # What the browser sends for "yoga" in Aarhus.
+    response = client.get("/events/?q=yoga&city=aarhus")
+
+    page = page_text(response)
+    assert response.status_code == 200
+    assert "Harbour Yoga" in page
+    assert "Rooftop Yoga" not in page
+    assert "1 upcoming event" in page
+
+
+def test_the_home_search_with_any_city_searches_everywhere(client, db_session):
+    make_event(title="Harbour Yoga", city=make_city(name="Aarhus", slug="aarhus"))
+    make_event(title="Rooftop Yoga", city=make_city(name="Zagreb", slug="zagreb"))
+    db_session.commit()
+
+    response = client.get("/events/?q=yoga&city=")  # "Any city"
+    assert response.headers["Location"] == "/events/?q=yoga"  # the search's canonical URL
+    page = page_text(client.get(response.headers["Location"]))
+
+    assert "Harbour Yoga" in page
+    assert "Rooftop Yoga" in page
+
+
+def test_each_suggestion_in_the_search_placeholder_finds_demo_events(client, db_session):
+    seed_demo()  # its "now" is the real one: the demo events are still to come
+    page = client.get("/").get_data(as_text=True)
+    placeholder = re.search(r'id="home-q" type="search" name="q" placeholder="([^"]+)"', page)
+    suggestions = [word.strip(" …") for word in placeholder.group(1).split(",")]
+    assert len(suggestions) >= 3
+
+    for word in suggestions:
+        response = client.get(f"/events/?q={word}")
+        assert response.status_code == 200
+        assert "No upcoming events match" not in page_text(response), word
+        assert re.search(r"\d+ upcoming events?", page_text(response)), word

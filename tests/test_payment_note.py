@@ -55,7 +55,7 @@ def test_the_booking_my_bookings_the_feed_and_the_email_say_the_same(
     mine = page_text(client.get("/me/bookings/"))
     assert "2 seats · €20.00 ·" in mine
     assert NOTE in mine
-    feed = re.search(r'href="http://localhost(/me/bookings\.ics\?key=[^"]+)"', mine)[1]
+    feed = re.search(r'value="http://localhost(/me/bookings\.ics\?key=[^"]+)"', mine)[1]
     [vevent] = Calendar.from_ical(client.get(feed).data).walk("VEVENT")
     assert str(vevent["description"]).startswith(f"Total €20.00 for 2 seats. {NOTE}")
     [email] = emails_to(app, "member@example.com", "booking_confirmed")

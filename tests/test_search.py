@@ -78,10 +78,11 @@ def test_the_shared_city_list_holds_plain_immutable_values(app, db_session):
     with pytest.raises(dataclasses.FrozenInstanceError):
         lisbon.name = "Changed"  # type: ignore[misc]
     assert all(isinstance(city, city_list.CityInfo) for city in cache.get("cities:all")[1])
-    top = queries.top_cities(now(), 8, cache_seconds=60)
+    top = queries.cities_with_upcoming(now(), cache_seconds=60)
     assert [(city.slug, count) for city, count in top] == [("lisbon", 1)]
-    assert all(isinstance(city, city_list.CityInfo) for city, _ in cache.get("home:top-cities")[1])
-    cache.delete("home:top-cities")
+    cached = cache.get("home:cities-upcoming")[1]
+    assert all(isinstance(city, city_list.CityInfo) for city, _ in cached)
+    cache.delete("home:cities-upcoming")
 
 
 def test_search_filters_by_date_range_in_the_city_time_zone(client, db_session):

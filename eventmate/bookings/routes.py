@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -93,32 +94,31 @@ def cancel(reference: str):
 @login_required
 def mine():
     now = datetime.now(UTC)
-    upcoming, past = queries.bookings_for_user(
-        current_user.id,
-        now,
-        page_number(request.args.get("upcoming")),
-        page_number(request.args.get("past")),
-        current_app.config["BOOKINGS_PER_PAGE"],
+    requested = {  # each list's page (written out: tests/test_fuzz.py fuzzes what views read)
+        "upcoming": page_number(request.args.get("upcoming")),
+        "cancelled": page_number(request.args.get("cancelled")),
+        "past": page_number(request.args.get("past")),
+    }
+    lists = queries.bookings_for_user(
+        current_user.id, now, requested, current_app.config["BOOKINGS_PER_PAGE"]
     )
 
-    def page_url(**pages: int) -> str:
-        """This page with one list moved to another page (the other list's page kept)."""
-        numbers = {"upcoming": upcoming.page, "past": past.page, **pages}
-        return url_for("bookings.mine", **{name: n for name, n in numbers.items() if n > 1})
+    def page_url(name: str, number: int) -> str:
+        """This page with one list moved to another page (the other lists' pages kept)."""
+        numbers = {other: shown.page for other, shown in lists.items()} | {name: number}
+        return url_for("bookings.mine", **{other: n for other, n in numbers.items() if n > 1})
 
     feed_url = url_for(
         "calendars.bookings_ics",
         key=feed_key(current_user, current_app.config["SECRET_KEY"]),
         _external=True,
     )
-    attended = [b.event_id for b in past.bookings if b.status == "confirmed"]
+    attended = [b.event_id for b in lists["past"].bookings if b.status == "confirmed"]
     return render_template(
         "bookings/mine.html",
-        upcoming=upcoming,
-        past=past,
+        lists=lists,
         own_ratings=queries.own_ratings(current_user.id, attended),
-        upcoming_url=lambda number: page_url(upcoming=number),
-        past_url=lambda number: page_url(past=number),
+        list_urls={name: partial(page_url, name) for name in lists},  # for each list's pager
         now=now,
         feed_url=feed_url,
     )

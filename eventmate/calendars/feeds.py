@@ -14,6 +14,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
+from flask_babel import gettext, ngettext
 from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -35,7 +36,7 @@ def bookings_calendar(bookings: Iterable[Booking], owner_name: str) -> bytes:
     calendar = _calendar(f"{owner_name}'s EventMate bookings")
     for booking in bookings:
         vevent = _vevent(booking.event, uid=f"booking-{booking.id}@eventmate")
-        seats = "1 seat" if booking.quantity == 1 else f"{booking.quantity} seats"
+        seats = ngettext("%(num)d seat", "%(num)d seats", booking.quantity)
         vevent.pop("summary")
         vevent.add("summary", f"{booking.event.title} ({seats})")
         if booking.event.price:
@@ -82,11 +83,13 @@ def _description(event: Event, seats: int | None = None) -> str:
     price = ""
     if event.price:
         amount = format_price(event.price * (seats or 1), event.currency)
-        what = (
-            f"Total {amount} for {seats} seat{'s' if seats != 1 else ''}"
-            if seats
-            else (f"{amount} a seat")
-        )
+        if seats:
+            what = ngettext(
+                "Total %(amount)s for %(num)d seat", "Total %(amount)s for %(num)d seats",
+                seats, amount=amount,
+            )  # fmt: skip
+        else:
+            what = gettext("%(amount)s a seat", amount=amount)
         price = f"{what}. {current_app.config['PAYMENT_NOTE']}\n\n"
     return f"{price}{event.description}\n\n{url}"
 

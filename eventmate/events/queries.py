@@ -132,7 +132,7 @@ def category_counts(now: datetime, cache_seconds: int) -> list[tuple]:
     return [(category, counts.get(category.slug, 0)) for category in CATEGORIES]
 
 
-def build_top_cities(now: datetime, limit: int) -> Select:
+def build_top_cities(now: datetime, limit: int | None = None) -> Select:
     """Cities by upcoming events, counted per city on ix_events_active_city_start.
 
     Counting per city (a few hundred short index ranges) is cheaper than grouping every
@@ -149,14 +149,16 @@ def build_top_cities(now: datetime, limit: int) -> Select:
     return select(*CITY_COLUMNS, upcoming).order_by(upcoming.desc(), City.name).limit(limit)
 
 
-def top_cities(now: datetime, limit: int, cache_seconds: int) -> tuple[tuple[CityInfo, int], ...]:
-    """(city, upcoming events) for the cities with most, as plain values."""
+def cities_with_upcoming(now: datetime, cache_seconds: int) -> tuple[tuple[CityInfo, int], ...]:
+    """(city, upcoming events) for every city that has some, most first, as plain values: the
+    home page's top cities and its city menu, from one cached query (every city is counted
+    to sort them anyway)."""
 
     def count() -> tuple[tuple[CityInfo, int], ...]:
-        rows = db.session.execute(build_top_cities(now, limit))
+        rows = db.session.execute(build_top_cities(now))
         return tuple((CityInfo(*city), upcoming) for *city, upcoming in rows if upcoming)
 
-    return cached("aggregate", "home:top-cities", [LISTINGS], count, cache_seconds)
+    return cached("aggregate", "home:cities-upcoming", [LISTINGS], count, cache_seconds)
 
 
 # --- detail: budget 2 queries (event with its images and rating summary, review page) ------

@@ -25,11 +25,13 @@ def home():
     config = current_app.config
     now = datetime.now(UTC)
     cache_seconds = config["AGGREGATE_CACHE_SECONDS"]
+    cities = queries.cities_with_upcoming(now, cache_seconds)
     html = render_template(
         "main/home.html",
         upcoming=queries.upcoming_events(now, config["HOME_UPCOMING_LIMIT"]),
         category_counts=queries.category_counts(now, cache_seconds),
-        top_cities=queries.top_cities(now, config["HOME_TOP_CITIES"], cache_seconds),
+        top_cities=cities[: config["HOME_TOP_CITIES"]],
+        city_menu=sorted((city for city, _ in cities), key=lambda city: city.name),
     )
     return SharedPage(html)
 

@@ -63,5 +63,9 @@ def compose(message: OutboxMessage):
     email.add_alternative(html, subtype="html")
     for filename, mimetype, data in draft.attachments:
         maintype, subtype = mimetype.split("/", 1)
-        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        # Text attachments (.ics) are UTF-8: without the charset, mail readers take them for
+        # ASCII and a "¥" or "€" in them comes out as garbage.
+        params = {"charset": "utf-8"} if maintype == "text" else None
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename,
+                             params=params)  # fmt: skip
     return email

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from eventmate.auth.verification import require_verified
@@ -32,8 +33,8 @@ def join(slug: str):
         position = services.join(current_user, event, quantity, datetime.now(UTC))
     except BookingRefused as refused:
         return _refused(event, refused)
-    seats = "seat" if quantity == 1 else "seats"
-    flash(f"You're on the waitlist for {quantity} {seats}: number {position} in line. We'll "
+    seats = ngettext("%(num)d seat", "%(num)d seats", quantity)
+    flash(f"You're on the waitlist for {seats}: number {position} in line. We'll "
           "email you when seats are held for you.", "success")  # fmt: skip
     return redirect(url_for("events.detail", slug=slug), code=303)
 
