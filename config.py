@@ -89,6 +89,9 @@ class Config:
     PAYMENT_NOTE = "Paid at the venue: nothing is charged online."
     # The locale of dates, prices and numbers (Babel's data): "en" writes ¥1,000 and €10.00.
     BABEL_DEFAULT_LOCALE = "en"
+    # WTForms' messages in English: no per-request load of its translation catalogues, which
+    # Flask-WTF does once Flask-Babel is installed (0.35 ms of every page with a form).
+    WTF_I18N_ENABLED = False
 
     EVENTS_PER_PAGE = 20
     REVIEWS_PER_PAGE = 10
