@@ -255,7 +255,7 @@ def _apply(event: Event, form: EventForm) -> None:
     event.capacity = form.capacity.data
     event.max_per_booking = form.max_per_booking.data
     event.price = form.price.data
-    event.currency = form.currency.data
+    event.currency = form.chosen_currency()
 
 
 def attendees(event_id: int) -> list[Booking]:
