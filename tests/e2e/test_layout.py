@@ -28,6 +28,8 @@ def seed_site() -> None:
     event = make_event(slug="harbour-lights", title="Harbour Lights Festival of Lanterns",
                        city=city, host=host, capacity=40)  # fmt: skip
     make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
+    make_event(slug="lantern-making", title="Lantern Making for Beginners and Their Families",
+               city=city, host=host, published_at=None)  # a draft: its preview  # fmt: skip
     make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
                  email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
 
@@ -38,7 +40,8 @@ PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/catego
 MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
 HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
         "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
-        "/host/events/harbour-lights/deactivate/"]  # fmt: skip
+        "/host/events/harbour-lights/deactivate/",
+        "/host/events/lantern-making/preview/"]  # fmt: skip
 
 
 # The outermost elements that end past the screen's right edge, to say what to fix.
