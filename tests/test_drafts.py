@@ -168,12 +168,13 @@ def test_publishing_lists_the_event_and_purges_its_page(client, db_session, draf
     page = page_text(client.get(path))
     assert "is published: it is on the site now." in page
     assert "Draft — only you can see this" not in page
+    # Published, the preview is the event's own page.
+    preview = client.get(f"/host/events/{draft.slug}/preview/")
+    assert (preview.status_code, preview.headers["Location"]) == (303, path)
     log_out(client)
     assert client.get(path).status_code == 200
     assert TITLE in page_text(client.get("/events/?q=rooftop"))
     assert draft.slug in client.get("/sitemaps/events-1.xml").get_data(as_text=True)
-    # Published, the preview is the event's own page.
-    assert client.get(f"/host/events/{draft.slug}/preview/").status_code == 302  # to log in
 
 
 def test_publishing_needs_the_forms_token(client, db_session, draft):
