@@ -44,7 +44,7 @@ def seed(count: int) -> None:
     starts = datetime.now(UTC) + timedelta(days=10)
     event = Event(slug="drain", title="Drain", category="music", city=city, host=host,
                   venue_name="Hall", starts_at=starts, ends_at=starts + timedelta(hours=2),
-                  capacity=count, seats_booked=count)  # fmt: skip
+                  capacity=count, seats_booked=count, published_at=datetime.now(UTC))  # fmt: skip
     members = [User(email=f"m{n}@drain.test", display_name=f"Member {n}", password_hash="x")
                for n in range(count)]  # fmt: skip
     db.session.add_all([city, host, event, *members])

@@ -63,6 +63,7 @@ def make_event(**fields) -> Event:
         "seats_booked": 0,
         "price": Decimal("10.00"),
         "currency": "EUR",
+        "published_at": now(),  # on the site; a draft passes published_at=None
     }
     values.update(fields)
     if "city" not in values and "city_id" not in values:
@@ -138,7 +139,7 @@ def unsaved_event_with_members(
     values = {
         "slug": f"race-{tag}", "title": "Race", "category": "music", "city": city, "host": host,
         "venue_name": "Hall", "starts_at": starts, "ends_at": starts + timedelta(hours=2),
-        "capacity": 100, "seats_booked": 0, "max_per_booking": 10,
+        "capacity": 100, "seats_booked": 0, "max_per_booking": 10, "published_at": now(),
     }  # fmt: skip
     values.update(event_fields)
     return Event(**values), users

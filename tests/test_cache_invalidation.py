@@ -22,10 +22,15 @@ from tests.test_images import image_bytes, upload
 
 @pytest.fixture
 def fado(client, host, lisbon):
-    """An event created through the host's form, and that form's data, to edit it with."""
+    """An event created through the host's form and published, and that form's data, to edit
+    it with."""
     data = event_data(lisbon)
     assert create(client, data).status_code == 303
-    return db.session.scalar(select(Event).where(Event.title == data["title"])), data
+    made = db.session.scalar(select(Event).where(Event.title == data["title"]))
+    token = csrf_token(client, "/host/")
+    assert client.post(f"/host/events/{made.slug}/publish/",
+                       data={"csrf_token": token}).status_code == 303  # fmt: skip
+    return made, data
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def query_parameter_names() -> set[str]:
 @pytest.fixture
 def world(db_session):
     """A member with an upcoming and a past booking (and a review), a host owning those events
-    (one with an image) and a hidden one, an admin, and a member who hasn't confirmed their
+    (one with an image), a hidden one and a draft, an admin, and a member who hasn't confirmed their
     address: every form is shown to someone."""
     city = make_city(slug="fuzz-city")
     host = make_member(is_host=True)
@@ -191,6 +191,7 @@ def world(db_session):
     upcoming = make_event(host=host, city=city, capacity=50, max_per_booking=4)
     past = make_event(host=host, city=city, starts_at=utc_now() - timedelta(days=3))
     make_event(host=host, city=city, is_active=False)  # for the dashboard's "reactivate"
+    draft = make_event(host=host, city=city, published_at=None)  # its preview and "publish"
     image = make_image(upcoming)
     make_image(upcoming, position=1)  # two, so each can be moved
     booking = make_booking(upcoming, user=member, quantity=1)
@@ -210,7 +211,7 @@ def world(db_session):
     return {
         "users": {"member": member, "host": host, "admin": admin, "unconfirmed": unconfirmed},
         "samples": {
-            "slug": [upcoming.slug, past.slug, city.slug, "music", full.slug],
+            "slug": [upcoming.slug, past.slug, city.slug, "music", full.slug, draft.slug],
             "ref": [booking.reference],
             "int": [str(image.id), str(host.id)],  # an image; a host's public profile
             "page": ["1"],

@@ -25,6 +25,8 @@ HOST_ROUTES = [
     ("POST", "/host/events/new/"),
     ("GET", "/host/events/{slug}/edit/"),
     ("POST", "/host/events/{slug}/edit/"),
+    ("GET", "/host/events/{slug}/preview/"),
+    ("POST", "/host/events/{slug}/publish/"),
     ("GET", "/host/events/{slug}/deactivate/"),
     ("POST", "/host/events/{slug}/deactivate/"),
     ("POST", "/host/events/{slug}/reactivate/"),
@@ -150,6 +152,25 @@ def admin_edits(client, admin, owner, event, images):
     assert (saved.title, saved.host_id) == ("Renamed by Admin", owner.id)
 
 
+def admin_previews(client, admin, owner, event, images):
+    assert client.get(f"/host/events/{event.slug}/preview/").status_code == 303  # published
+    event.published_at = None
+    db.session.commit()
+    response = client.get(f"/host/events/{event.slug}/preview/")
+    assert response.status_code == 200
+    assert "Draft — only you can see this" in page_text(response)
+
+
+def admin_publishes(client, admin, owner, event, images):
+    event.published_at = None
+    db.session.commit()
+    response = client.post(f"/host/events/{event.slug}/publish/",
+                           data={"csrf_token": admin_token(client)})  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/events/{event.slug}/"
+    assert saved_event(event).is_listed
+
+
 def admin_deactivates(client, admin, owner, event, images):
     response = client.post(f"/host/events/{event.slug}/deactivate/",
                            data={"csrf_token": admin_token(client)})  # fmt: skip
@@ -240,6 +261,8 @@ ADMIN_CASES = {
     ("POST", "/host/events/new/"): admin_creates,
     ("GET", "/host/events/{slug}/edit/"): admin_edit_form,
     ("POST", "/host/events/{slug}/edit/"): admin_edits,
+    ("GET", "/host/events/{slug}/preview/"): admin_previews,
+    ("POST", "/host/events/{slug}/publish/"): admin_publishes,
     ("GET", "/host/events/{slug}/deactivate/"): admin_deactivate_page,
     ("POST", "/host/events/{slug}/deactivate/"): admin_deactivates,
     ("POST", "/host/events/{slug}/reactivate/"): admin_reactivates,
@@ -313,7 +336,7 @@ def test_host_creates_an_event_in_local_time(client, db_session, host, lisbon):
     dashboard = html.unescape(client.get("/host/").get_data(as_text=True))
     assert "Fado by the River" in dashboard
     assert "0 / 40" in dashboard
-    assert client.get(f"/events/{event.slug}/").status_code == 200
+    assert client.get(f"/events/{event.slug}/").status_code == 302  # a draft: to the preview
 
 
 @pytest.mark.parametrize(

@@ -402,7 +402,8 @@ def test_the_create_form_takes_a_first_image(client, db_session, host, lisbon):
     assert [(row.position, row.alt_text) for row in image_rows(event)] == [
         (0, "Singers by the river")
     ]
-    page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
+    assert response.headers["Location"] == f"/host/events/{event.slug}/preview/"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)  # the draft's
     assert 'alt="Singers by the river"' in page
 
 

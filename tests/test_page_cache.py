@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -59,19 +60,28 @@ class PurgeRecorder(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture
-def purges(app, monkeypatch):
+@contextmanager
+def recorded_purges(app, monkeypatch):
     """An edge to purge at (EDGE_PURGE_URLS), and the purges it received."""
     recorder = PurgeRecorder()
     threading.Thread(target=recorder.serve_forever, daemon=True).start()
     monkeypatch.setitem(app.config, "EDGE_PURGE_URLS", [recorder.url])
+    monkeypatch.setattr(edge, "PURGE_AGAIN_AFTER", 0.5)
+    try:
+        yield recorder.purges
+    finally:
+        recorder.shutdown()
+        recorder.server_close()
+
+
+@pytest.fixture
+def purges(app, monkeypatch):
+    """recorded_purges, for the site host events.example."""
     monkeypatch.setitem(app.config, "SITE_HOSTS", ["events.example"])
     # (300 with Redis; this is about the edge's copy, which the purge keeps fresh)
     monkeypatch.setitem(app.config, "EVENT_PAGE_CACHE_SECONDS", 300)
-    monkeypatch.setattr(edge, "PURGE_AGAIN_AFTER", 0.5)
-    yield recorder.purges
-    recorder.shutdown()
-    recorder.server_close()
+    with recorded_purges(app, monkeypatch) as recorded:
+        yield recorded
 
 
 def wait_for(condition, seconds: float = 5.0) -> bool:

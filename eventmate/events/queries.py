@@ -208,6 +208,14 @@ def event_page(slug: str) -> tuple[Event, RatingSummary] | None:
     return event, RatingSummary(float(average) if average is not None else None, count)
 
 
+def own_draft(slug: str, host_id: int) -> str | None:
+    """The slug of this host's draft by that slug (None: no such draft of theirs)."""
+    query = select(Event.slug).where(
+        Event.slug == slug, Event.host_id == host_id, Event.published_at.is_(None)
+    )
+    return db.session.scalar(query)
+
+
 def build_reviews_page(event_id: int, page: int, per_page: int) -> Select:
     return (
         select(Review)

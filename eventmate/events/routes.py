@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -94,25 +94,20 @@ def detail(slug: str):
     if elsewhere is not None:
         return elsewhere
     reviews = queries.reviews_page(event.id, review_page, per_page) if rating.count else []
-    page_url = url_for("events.detail", slug=event.slug, _external=True)
     now = datetime.now(UTC)
     # A sold-out page is not a dead end (its waitlist aside): events like it with seats left.
     sold_out = event.is_sold_out and now < event.starts_at
     similar = queries.similar_events(event, now, SIMILAR_SHOWN) if sold_out else []
-    html = render_template(
+    html = render_event_page(
         "events/detail.html",
-        page_url=page_url,
+        event,
+        rating,
+        now,
         similar=similar,
-        map_url=links.map_url(event),
-        calendar_links=links.calendar_links(event, page_url),
-        share_links=links.share_links(event.title, page_url),
-        rating=rating,
         reviews=reviews,
         review_page=review_page,
         review_pages=review_pages,
         review_page_url=lambda n: canonical_url({"reviews": str(n)} if n > 1 else {}),
-        now=now,
-        event=event,
     )
     facts = EventFacts(
         event.id, event.slug, event.starts_at, event.max_per_booking, event.seats_left,
@@ -124,11 +119,33 @@ def detail(slug: str):
     return SharedPage(html, facts, changes_at=changes_at)
 
 
+def render_event_page(template: str, event, rating, now: datetime, **context) -> str:
+    """An event's page: for visitors (events/detail.html) and, for a draft, its host's preview
+    (hosts/preview.html), which shows it as visitors will see it once published."""
+    page_url = url_for("events.detail", slug=event.slug, _external=True)
+    defaults = {"similar": [], "reviews": [], "review_page": 1, "review_pages": 1}
+    return render_template(
+        template,
+        page_url=page_url,
+        map_url=links.map_url(event),
+        calendar_links=links.calendar_links(event, page_url),
+        share_links=links.share_links(event.title, page_url),
+        rating=rating,
+        now=now,
+        event=event,
+        **{**defaults, **context},
+    )
+
+
 def _off_the_site(slug: str):
-    """No such listed event: a bare 404, except for a member who booked it, who is told where
-    their booking stands (the event called off, or taken off the site for now)."""
+    """No such listed event: a bare 404, except for its host while it is a draft (sent to
+    their preview), and for a member who booked it, who is told where their booking stands
+    (the event called off, or taken off the site for now)."""
     booking = None
     if current_user.is_authenticated:
+        if queries.own_draft(slug, current_user.id) is not None:
+            # Stored by no cache: only a SharedPage is (pagecache/pages.py), a 200 at the edge.
+            return redirect(url_for("hosts.preview", slug=slug))
         booking = latest_booking_for_event(slug, current_user.id)
     if booking is None or booking.event.is_listed:
         abort(404)

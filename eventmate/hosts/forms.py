@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,9 +22,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from eventmate.events.cities import CityInfo
 from eventmate.forms import Form
+from eventmate.hosts.currencies import COMMON_CURRENCIES, country_currency
 from eventmate.models import CATEGORIES
 
-CURRENCIES = ["EUR", "GBP", "USD", "CAD", "AUD", "NZD", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN"]
+CITY_CURRENCY = ""  # the currency menu's first choice: the chosen city's (hosts/currencies.py)
 MAX_CAPACITY = 100_000
 
 
@@ -66,7 +68,7 @@ class EventForm(Form):
             ),
         ],
     )
-    currency = SelectField("Currency", choices=[SelectChoice(c) for c in CURRENCIES])
+    currency = SelectField("Currency", default=CITY_CURRENCY)
 
     def __init__(
         self, cities: Sequence[CityInfo], *args, is_new: bool = True, stored=None, **kwargs
@@ -74,10 +76,35 @@ class EventForm(Form):
         super().__init__(*args, **kwargs)
         self.cities = {city.id: city for city in cities}
         self.city_id.choices = [SelectChoice(city.id, city.name) for city in cities]
+        self._offer_currencies(cities, stored)
         self.is_new = is_new
         # The event being edited, if any: its times as stored (UTC), to keep them exactly
         # when the form sends back the same wall-clock time.
         self.stored = stored
+
+    def _offer_currencies(self, cities: Sequence[CityInfo], stored) -> None:
+        """Every city's currency besides the common ones (and the event's own, kept); the
+        first choice is the chosen city's, named per city by static/js/city-currency.js."""
+        by_city = {city.id: country_currency(city.country) for city in cities}
+        own = stored.currency if stored is not None else None
+        codes = sorted({*COMMON_CURRENCIES, *by_city.values(), own} - {None})
+        self.currency.choices = [
+            SelectChoice(CITY_CURRENCY, "The city's currency"),
+            *map(SelectChoice, codes),
+        ]
+        known = {str(city_id): code for city_id, code in by_city.items() if code}
+        self.currency.render_kw = {"data-city-currencies": json.dumps(known, sort_keys=True)}
+
+    def chosen_currency(self) -> str:
+        """The currency picked, or, if the host left it to the city, the city's."""
+        if self.currency.data != CITY_CURRENCY:
+            return self.currency.data
+        return country_currency(self.cities[self.city_id.data].country)
+
+    def validate_currency(self, field) -> None:
+        city = self.cities.get(self.city_id.data)
+        if field.data == CITY_CURRENCY and city and country_currency(city.country) is None:
+            raise ValidationError(f"We don't know which currency {city.country} uses: choose one.")
 
     @property
     def zone(self) -> ZoneInfo:

@@ -64,17 +64,17 @@ def new_event():
             except ImageRejected as error:
                 form.image.errors = [str(error)]
         if not form.image.errors:
-            event = create_event(current_user, form)
-            message = "Your event is live. Add some images to make it shine."
+            event = create_event(current_user, form)  # a draft, until it is published
+            message = "Your draft is saved. Check it, then publish it when it's ready."
             if cleaned is not None:
                 try:
                     add_image(event, data, form.image_alt.data, image_storage(),
                               current_app.config["MAX_IMAGES_PER_EVENT"], cleaned)  # fmt: skip
-                    message = "Your event is live, with its image. Add more if you like."
+                    message = "Your draft is saved, with its image. Check it, then publish it."
                 except UploadFailed as error:
-                    message = f"Your event is live, but its image wasn't saved: {error}"
+                    message = f"Your draft is saved, but its image wasn't: {error}"
             flash(message, "success")
-            return redirect(url_for("hosts.images", slug=event.slug), code=303)
+            return redirect(url_for("hosts.preview", slug=event.slug), code=303)
     status = 400 if form.is_submitted() else 200
     return render_template("hosts/event_form.html", form=form, event=None), status
 
@@ -126,18 +126,22 @@ def _switch_listing(slug: str, active: bool, message: str):
     event = managed_event(slug)
     try:
         set_active(event, active)
-    except ListingSuspended as suspended:
-        # A 409 with the dashboard, not a redirect: the answer says why, with no flash needed.
-        reason = suspended.reason.rstrip(".")
-        refusal = (
-            f"“{event.title}” was suspended by an administrator: {reason}. "
-            "It can't be listed again until an administrator lifts the suspension."
-        )
-        return _dashboard(refusal, 409)
-    except EventNotCancellable as cancelled:
-        return _dashboard(f"“{event.title}”: {cancelled}", 409)
+    except (ListingSuspended, EventNotCancellable) as refused:
+        return refused_on_dashboard(event, refused)
     flash(message.format(event.title), "success" if active else "info")
     return redirect(url_for("hosts.dashboard"), code=303)
+
+
+def refused_on_dashboard(event: Event, refused: Exception):
+    """A 409 with the dashboard, not a redirect: the answer says why, with no flash needed."""
+    if isinstance(refused, ListingSuspended):
+        reason = refused.reason.rstrip(".")
+        return _dashboard(
+            f"“{event.title}” was suspended by an administrator: {reason}. "
+            "It can't be listed again until an administrator lifts the suspension.",
+            409,
+        )
+    return _dashboard(f"“{event.title}”: {refused}", 409)
 
 
 @bp.route("/events/<slug:slug>/cancel/", methods=["GET", "POST"])

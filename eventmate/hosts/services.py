@@ -43,6 +43,10 @@ class ListingSuspended(Exception):
         self.reason = reason
 
 
+class EventNotPublishable(ValueError):
+    """Why a draft can't be published (cancelled, or its start has passed)."""
+
+
 SUSPENSION_REASON_LENGTH = 200  # Event.suspension_reason
 
 
@@ -54,12 +58,34 @@ def new_slug(title: str) -> str:
 
 
 def create_event(host: User, form: EventForm) -> Event:
+    """A draft (published_at NULL): off the site, and so in no cached page, until its host
+    publishes it (publish_event)."""
     event = Event(slug=new_slug(form.title.data), host_id=host.id, seats_booked=0)
     _apply(event, form)
     db.session.add(event)
     db.session.commit()
-    invalidate_listings()
     return event
+
+
+def publish_event(event: Event, now: datetime) -> bool:
+    """Put a draft on the site for good (it is listed as far as its other switches allow:
+    Event.is_listed). False if it was published already (nothing changes). Refused for a
+    cancelled draft, a suspended one (ListingSuspended) and one whose start has passed.
+    Commits."""
+    if not event.is_draft:
+        return False
+    if event.is_cancelled:
+        raise EventNotPublishable("It was cancelled, for good: it can't be published.")
+    if event.is_suspended:
+        raise ListingSuspended(event.suspension_reason)
+    if event.starts_at <= now:
+        raise EventNotPublishable(
+            "Its start time has passed: edit it to a time to come, then publish it."
+        )
+    event.published_at = now
+    db.session.commit()
+    event_changed(event)
+    return True
 
 
 def update_event(event: Event, form: EventForm) -> Event:
@@ -223,7 +249,7 @@ def hosted_events_changed(slugs: list[str]) -> None:
 # What listings read of an event: its card (_macros.html event_card) and the search filters.
 LISTED_FIELDS = frozenset({
     "title", "category", "city_id", "starts_at", "capacity", "price", "currency",
-    "is_active", "suspended_at", "host_active",
+    "is_active", "suspended_at", "host_active", "published_at",
 })  # fmt: skip
 
 
@@ -255,7 +281,7 @@ def _apply(event: Event, form: EventForm) -> None:
     event.capacity = form.capacity.data
     event.max_per_booking = form.max_per_booking.data
     event.price = form.price.data
-    event.currency = form.currency.data
+    event.currency = form.chosen_currency()
 
 
 def attendees(event_id: int) -> list[Booking]:

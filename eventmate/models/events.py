@@ -99,10 +99,12 @@ class Event(db.Model):
     price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     max_per_booking: Mapped[int] = mapped_column(Integer, default=10)
-    # Whether the event is on the site is three switches, read together by `is_listed`:
-    # the host's own (is_active: the dashboard's Deactivate/Reactivate), an administrator's
-    # suspension (`flask events suspend`), which the host can't lift, and the host's account
-    # (`flask users deactivate` turns host_active off on all their events, bookings kept).
+    # Whether the event is on the site is four switches, read together by `is_listed`:
+    # published (a new event is a draft, NULL, until its host publishes it; there is no going
+    # back), the host's own (is_active: the dashboard's Deactivate/Reactivate), an
+    # administrator's suspension (`flask events suspend`), which the host can't lift, and the
+    # host's account (`flask users deactivate` turns host_active off on all their events).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     suspension_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -122,17 +124,31 @@ class Event(db.Model):
     @hybrid_property
     def is_listed(self) -> bool:
         """Shown, found and bookable: the one rule every visitor query filters on."""
-        return self.is_active and self.suspended_at is None and self.host_active
+        return (
+            self.is_active
+            and self.suspended_at is None
+            and self.host_active
+            and self.published_at is not None
+        )
 
     @is_listed.inplace.expression
     @classmethod
     def _is_listed_expression(cls):
-        # The indexes lead with is_active; the other two are checked on the rows it finds.
-        return and_(cls.is_active.is_(True), cls.suspended_at.is_(None), cls.host_active.is_(True))
+        # The indexes lead with is_active; the others are checked on the rows it finds.
+        return and_(
+            cls.is_active.is_(True),
+            cls.suspended_at.is_(None),
+            cls.host_active.is_(True),
+            cls.published_at.is_not(None),
+        )
 
     @property
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
 
     @property
     def is_suspended(self) -> bool:

@@ -162,6 +162,7 @@ EVENT_COLUMNS = [
     "is_active",
     "created_at",
     "updated_at",
+    "published_at",
 ]
 BOOKING_COLUMNS = [
     "id",
@@ -232,6 +233,7 @@ def _events(rng: random.Random, plan: BulkPlan, cities: list[dict], now: datetim
                 rng.random() >= INACTIVE_SHARE,
                 created_at,
                 created_at,
+                created_at,  # published when created: the seed has no drafts
             ]
         )
     return rows

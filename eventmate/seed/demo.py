@@ -124,6 +124,7 @@ def _demo_event(rng, number, now, past, cities, hosts) -> Event:
         max_per_booking=rng.choice([4, 6, 10]),
         created_at=min(now, starts_at) - timedelta(days=rng.randint(10, 60)),
     )
+    event.published_at = event.created_at  # the demo has no drafts
     for position, variant in enumerate(rng.sample([1, 2], rng.choice([1, 2]))):
         event.images.append(
             EventImage(

@@ -27,12 +27,14 @@ PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/catego
 MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
 HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
         "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
-        "/host/events/harbour-lights/deactivate/"]  # fmt: skip
+        "/host/events/harbour-lights/deactivate/",
+        "/host/events/lantern-making/preview/"]  # fmt: skip
 
 
 def seed_people_and_an_event() -> Event:
     """(In a module's seed_site.) Rotterdam's "harbour-lights", hosted by HOST_EMAIL, where
-    MEMBER_EMAIL has booking LAYO-UT22 for 2 seats; both log in with PASSWORD."""
+    MEMBER_EMAIL has booking LAYO-UT22 for 2 seats, and the host's draft "lantern-making"; both
+    log in with PASSWORD."""
     city = make_city(name="Rotterdam", slug="rotterdam", country="Netherlands",
                      timezone="Europe/Amsterdam")  # fmt: skip
     host = make_user(email=HOST_EMAIL, display_name=LONG_NAME, is_host=True,
@@ -42,6 +44,8 @@ def seed_people_and_an_event() -> Event:
     event = make_event(slug="harbour-lights", title="Harbour Lights Festival of Lanterns",
                        city=city, host=host, capacity=40)  # fmt: skip
     make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
+    make_event(slug="lantern-making", title="Lantern Making for Beginners and Their Families",
+               city=city, host=host, published_at=None)  # a draft: its preview  # fmt: skip
     make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
                  email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
     return event

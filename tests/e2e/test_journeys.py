@@ -130,7 +130,9 @@ def png_file(tmp_path) -> str:
     return str(path)
 
 
-def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path):
+def test_host_creates_previews_publishes_edits_and_deactivates_an_event(
+    page: Page, open_page, site, tmp_path
+):
     log_in(page, "hugo@example.com")
 
     page.get_by_role("link", name="Host", exact=True).click()
@@ -147,16 +149,30 @@ def test_host_creates_edits_and_deactivates_an_event(page: Page, site, tmp_path)
     page.get_by_label("Capacity", exact=True).fill("50")
     page.get_by_label("Most seats in one booking").fill("4")
     page.get_by_label("Price (0 for free)").fill("0")
-    page.get_by_role("button", name="Create event").click()
+    # Left to the city, the currency is Lyon's: France's (city-currency.js names it).
+    expect(page.get_by_label("Currency").locator("option").first).to_have_text(
+        "The city's currency (EUR)"
+    )
+    page.get_by_role("button", name="Save draft and preview").click()
 
-    expect(page.get_by_text("Your event is live.")).to_be_visible()
+    # A draft: its page as visitors will see it, for the host only, until it is published.
+    expect(page.get_by_text("Your draft is saved.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Draft — only you can see this")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Silk Weavers' Market")
+    slug = page.url.rstrip("/").split("/")[-2]  # …/host/events/<slug>/preview/
+    assert open_page().goto(f"/events/{slug}/").status == 404  # anyone else: no such page
+
+    page.get_by_role("link", name="Images", exact=True).click()
     image_field = page.get_by_label("Image (JPEG, PNG or WebP, up to 5 MB and 16 megapixels)")
     image_field.set_input_files(png_file(tmp_path))
     page.get_by_label("Describe the image").fill("Silk scarves hanging at a market stall")
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_text("Image added.")).to_be_visible()
 
-    page.get_by_role("link", name="View the public page").click()
+    page.get_by_role("link", name="Back to the preview").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("is published: it is on the site now.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Draft — only you can see this")).to_have_count(0)
     expect(page.get_by_role("heading", level=1)).to_have_text("Silk Weavers' Market")
     expect(page.get_by_role("img", name="Silk scarves hanging at a market stall")).to_be_visible()
     expect(page.get_by_text("19:00 CET").or_(page.get_by_text("19:00 CEST")).first).to_be_visible()
