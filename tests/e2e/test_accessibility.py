@@ -59,7 +59,8 @@ MEMBER_PAGES = [
     ("/events/lantern-workshop/", submit_empty("Post review")),
 ]  # fmt: skip
 HOST_PAGES = [
-    ("/host/", None), ("/host/events/new/", submit_empty("Create event")),
+    ("/host/", None), ("/host/events/new/", submit_empty("Save draft and preview")),
+    ("/host/events/lantern-making/preview/", None),
     ("/host/events/harbour-lights/edit/", None),
     ("/host/events/harbour-lights/images/", submit_empty("Upload")),
     ("/host/events/harbour-lights/attendees/", None),
