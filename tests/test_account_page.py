@@ -4,6 +4,7 @@ link to the new address; the old one is told). Deleting: tests/test_account_dele
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +28,8 @@ def test_the_header_name_links_to_the_account_page(client, member):
                     "Delete your account"):  # fmt: skip
         assert heading in text
     assert 'href="/account/delete/"' in text
+    ids = re.findall(r'\sid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))  # two "Current password" fields, each with its own id
 
 
 def test_the_account_page_needs_a_signed_in_member(client, db_session):

@@ -28,7 +28,7 @@ from eventmate.caching import invalidate_event
 from eventmate.extensions import db
 from eventmate.hosts.services import hosted_events_changed, list_hosted_events
 from eventmate.models import BOOKING_CONFIRMED, Booking, Event, OutboxMessage, User, WaitlistEntry
-from eventmate.models.waitlist import IN_LINE, LEFT
+from eventmate.models.waitlist import DECLINED, IN_LINE, LEFT, OFFERED, WAITING
 from eventmate.notifications import outbox
 from eventmate.waitlist.offers import end_offers, offer_free_seats
 
@@ -105,8 +105,10 @@ def delete_account(user: User, password: str, now: datetime) -> int:
                 WaitlistEntry.event_id == event_id,
                 WaitlistEntry.status.in_(IN_LINE),
             )
-        )
-        end_offers(event, entries, LEFT)
+        ).all()
+        # As leaving the line does (waitlist.services.leave): an offer is declined.
+        end_offers(event, [entry for entry in entries if entry.status == WAITING], LEFT)
+        end_offers(event, [entry for entry in entries if entry.status == OFFERED], DECLINED)
         offers += offer_free_seats(event, now)
         seats_freed.append(event.slug)
     titles = booked_hosted_events(user_id, now)

@@ -13,9 +13,10 @@ from eventmate.auth.services import MAX_PASSWORD_LENGTH, check_password, clean_e
 from eventmate.forms import Form
 
 
-def current_password_field() -> PasswordField:
+def current_password_field(id_: str) -> PasswordField:
+    """`id_`: the account page has two of these, and ids must be unique on a page."""
     return PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)], id=id_
     )
 
 
@@ -27,7 +28,7 @@ class PasswordForm(Form):
     """The new password is checked with the registration rules, against the member's own
     address and name (`member`, set by the view)."""
 
-    current_password = current_password_field()
+    current_password = current_password_field("password-current")
     password = new_password_field("New password")
     confirm = repeat_password_field()
 
@@ -42,7 +43,7 @@ class PasswordForm(Form):
 
 class EmailForm(Form):
     email = EmailField("New email address", validators=[DataRequired(), Length(max=254)])
-    current_password = current_password_field()
+    current_password = current_password_field("email-current")
 
     def validate_email(self, field: EmailField) -> None:
         if not field.errors:
@@ -50,7 +51,7 @@ class EmailForm(Form):
 
 
 class DeleteForm(Form):
-    current_password = current_password_field()
+    current_password = current_password_field("current_password")
 
 
 def field_error(field, message: str) -> None:
