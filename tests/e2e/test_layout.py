@@ -30,12 +30,16 @@ def seed_site() -> None:
     make_booking(event, quantity=2, user=member, reference="LAYO-UT22")
     make_booking(event, quantity=1, user=make_user(display_name=LONG_NAME,
                  email="a-very-long-address-for-a-table@example.com"))  # fmt: skip
+    # Renames herself (the journey below), so the other members' long name stays as it is.
+    make_user(email="rena@example.com", display_name="Rena",
+              password_hash=hash_password(PASSWORD))  # fmt: skip
 
 
 PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/categories/music/",
           "/events/harbour-lights/", "/login/", "/register/", "/password/forgot/",
           "/no-such-page/"]  # fmt: skip
-MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
+MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/",
+          "/account/", "/account/delete/"]  # fmt: skip
 HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
         "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
         "/host/events/harbour-lights/deactivate/"]  # fmt: skip
@@ -111,3 +115,20 @@ def test_on_a_phone_filters_start_folded_and_booking_is_near_the_top(page: Page)
     expect(page.get_by_text("Filters", exact=True)).to_be_hidden()
     page.goto("/events/harbour-lights/")
     expect(page.locator(".booking-bar")).to_be_hidden()
+
+
+def test_on_a_phone_the_header_name_leads_to_the_account_page_and_shows_a_new_name(page: Page):
+    log_in(page, "rena@example.com")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    page.get_by_text("Menu", exact=True).click()
+    page.get_by_role("link", name="Rena", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+
+    page.get_by_label("Your name").fill(LONG_NAME)
+    page.get_by_role("button", name="Save the name").click()
+    expect(page.get_by_text(f"Your name is now {LONG_NAME}.")).to_be_visible()
+    page.get_by_text("Menu", exact=True).click()
+    expect(page.get_by_role("link", name=LONG_NAME, exact=True)).to_be_visible()
+    assert too_wide(page, ["/account/"]) == []
