@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from eventmate.extensions import db
 from eventmate.models import Booking, Event, OutboxMessage, Review, User, WaitlistEntry
+from eventmate.notifications import outbox as notifications
 from tests.accounts import account, signed_in
 from tests.conftest import PASSWORD, page_text, post_form, sign_in
 from tests.factories import make_booking, make_event, make_member, make_review
@@ -95,19 +96,22 @@ def test_deleting_cancels_upcoming_bookings_and_returns_their_seats(app, client,
 
 
 def test_a_deleted_account_keeps_nothing_personal(app, client, mira):
+    # Email still waiting to go, to the member and to someone else.
+    notifications.queue("verify_email", "verify:mira", "member@example.com", user_id=mira["id"])
+    notifications.queue("verify_email", "verify:other", "other@example.com")
+    db.session.commit()
     delete(client)
     db.session.expire_all()
     user = db.session.get(User, mira["id"])
     assert user.email == f"deleted-{mira['id']}@deleted.invalid"
     assert user.display_name == "Former member"
-    assert not user.is_active and not user.is_verified and not user.is_host
-    assert "member@example.com" not in repr(
-        [tuple(row) for row in db.session.execute(select(User.__table__))]
-    )
-    assert "Mira" not in repr([tuple(row) for row in db.session.execute(select(User.__table__))])
-    assert db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_address == "member@example.com")
-    ).all() == []
+    assert (user.is_active, user.is_verified, user.is_host) == (False, False, False)
+    users = repr(db.session.execute(select(User.__table__)).all())
+    assert "member@example.com" not in users
+    assert "Mira" not in users
+    outbox_rows = repr(db.session.execute(select(OutboxMessage.__table__)).all())
+    assert "member@example.com" not in outbox_rows
+    assert "other@example.com" in outbox_rows
     review = db.session.scalar(select(Review).where(Review.user_id == mira["id"]))
     assert review.rating == 5  # kept, under the tombstone
     past = db.session.get(Event, mira["past"])

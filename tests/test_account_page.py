@@ -152,7 +152,8 @@ def test_a_new_address_changes_only_when_its_link_is_followed(app, client, membe
     assert "Your email address is now mira.new@example.com." in page_text(client.get("/account/"))
     assert account("member@example.com") is None
     user = account("mira.new@example.com")
-    assert user.id == member.id and user.is_verified
+    assert user.id == member.id
+    assert user.is_verified
     [notice] = emails_to(app, "member@example.com", "email_changed")
     assert "was changed to m…@example.com" in text_of(notice)
     assert signed_in(client)
