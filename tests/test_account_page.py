@@ -12,6 +12,7 @@ import pytest
 from eventmate.extensions import db
 from eventmate.models import User
 from tests.accounts import NEW_PASSWORD, account, link_to, signed_in
+from tests.accounts import page_text as without_tokens
 from tests.conftest import PASSWORD, page_text, post_form, sign_in
 from tests.factories import make_event, make_member, make_review
 from tests.mail import emails_to, text_of
@@ -168,7 +169,7 @@ def test_an_address_with_an_account_gets_the_same_answer_and_nothing_changes(
     free = change_email(client, "free@example.com")
     taken = change_email(client, "taken@example.com")
     assert free.status_code == taken.status_code == 200
-    assert page_text(taken).replace("taken@", "free@") == page_text(free)
+    assert without_tokens(taken).replace("taken@", "free@") == without_tokens(free)
     assert emails_to(app, "taken@example.com", "email_change") == []
     [warning] = emails_to(app, "taken@example.com", "email_in_use")
     assert "already belongs to your account" in text_of(warning)
