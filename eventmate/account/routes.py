@@ -56,15 +56,8 @@ def change_name():
 def change_password():
     form = PasswordForm(member=current_user)
     if form.validate_on_submit():
-        try:
-            user = services.change_password(
-                current_user, form.current_password.data, form.password.data
-            )
-        except services.WrongPassword as error:
-            field_error(form.current_password, str(error))
-        except AccountError as error:
-            field_error(form.password, str(error))
-        else:
+        user = _with_password(form, form.password, services.change_password, form.password.data)
+        if user is not None:
             start_session(user)  # this browser stays signed in, under a new session id
             flash("Your password is changed. Any other device signed in to your account has "
                   "been signed out.", "success")  # fmt: skip
@@ -80,20 +73,25 @@ def change_password():
 def change_email():
     form = EmailForm()
     if form.validate_on_submit():
-        try:
-            address = services.request_email_change(
-                current_user, form.current_password.data, form.email.data
-            )
-        except services.WrongPassword as error:
-            field_error(form.current_password, str(error))
-        except AccountError as error:
-            field_error(form.email, str(error))
-        else:
+        address = _with_password(form, form.email, services.request_email_change, form.email.data)
+        if address is not None:
             # The same page whether or not the address has an account (only its inbox knows).
             valid_for = lasting(current_app.config["EMAIL_CHANGE_SECONDS"])
             return render_template("account/email_sent.html", email=address,
                                    valid_for=valid_for)  # fmt: skip
     return _page(400, email_form=form)
+
+
+def _with_password(form, field, change, value):
+    """`change(member, current password, value)`'s result, or None with its refusal on the
+    form: on the current password if that was wrong, else on `field`."""
+    try:
+        return change(current_user, form.current_password.data, value)
+    except services.WrongPassword as error:
+        field_error(form.current_password, str(error))
+    except AccountError as error:
+        field_error(field, str(error))
+    return None
 
 
 @bp.get("/account/email/confirm/")
