@@ -203,3 +203,18 @@ def test_a_host_without_booked_events_can_delete_and_their_events_leave_the_site
     assert not db.session.get(Event, empty.id).is_listed
     assert db.session.get(Event, past.id).seats_booked == 1  # the attendees' history is kept
     assert client.get(f"/events/{empty.slug}/").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/account/", "/account/delete/"])
+def test_the_account_pages_cost_the_same_for_1_or_20_bookings(client, member, count_queries,
+                                                              url):  # fmt: skip
+    counts = []
+    for bookings in (1, 19):
+        for _ in range(bookings):
+            make_booking(make_event(starts_at=NOW + timedelta(days=4)), user=member)
+        db.session.commit()
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+    assert counts[0] <= 3, counter.statements

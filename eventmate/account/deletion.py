@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import contains_eager
 
 from eventmate.account.services import checked_password, locked_member
 from eventmate.auth.services import AccountError
@@ -75,6 +76,7 @@ def upcoming_bookings(user_id: int, now: datetime) -> list[Booking]:
         db.session.scalars(
             select(Booking)
             .join(Booking.event)
+            .options(contains_eager(Booking.event))  # the page names each event
             .where(
                 Booking.user_id == user_id,
                 Booking.status == BOOKING_CONFIRMED,
