@@ -213,6 +213,7 @@ def test_the_account_pages_cost_the_same_for_1_or_20_bookings(client, member, co
         for _ in range(bookings):
             make_booking(make_event(starts_at=NOW + timedelta(days=4)), user=member)
         db.session.commit()
+        client.get(url)  # the signed-in member cached (with Redis), as on any later page
         with count_queries() as counter:
             assert client.get(url).status_code == 200
         counts.append(counter.count)
