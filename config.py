@@ -166,9 +166,11 @@ class Config:
     OUTBOX_BATCH_SIZE = 50  # messages per task (an event's attendees are told in batches)
     EMAIL_VERIFY_SECONDS = 3 * 24 * 3600
     PASSWORD_RESET_SECONDS = 3600
+    EMAIL_CHANGE_SECONDS = 24 * 3600  # the link that moves an account to a new address
     PASSWORD_RESET_LIMIT_PER_IP = "10 per hour"
     PASSWORD_RESET_LIMIT_PER_ADDRESS = "3 per hour"
     VERIFY_RESEND_LIMIT = "3 per hour"
+    EMAIL_CHANGE_LIMIT = "5 per hour"  # per client and per account
     REMINDER_HOURS_BEFORE = 24
     WAITLIST_HOLD_MINUTES = 30
 

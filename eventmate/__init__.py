@@ -96,6 +96,7 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from eventmate.account import bp as account_bp
     from eventmate.auth import bp as auth_bp
     from eventmate.bookings import bp as bookings_bp
     from eventmate.calendars import bp as calendars_bp
@@ -111,7 +112,7 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         main_bp, events_bp, auth_bp, bookings_bp, waitlist_bp, reviews_bp, calendars_bp, hosts_bp,
-        media_bp, health_bp, monitoring_bp, profiles_bp,
+        media_bp, health_bp, monitoring_bp, profiles_bp, account_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

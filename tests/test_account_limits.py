@@ -1,6 +1,8 @@
 """The accounts' rate limits, against a real server process with limits on (the suite runs them
-off): password reset emails per address and requests per client, and sending the confirmation
-link again per client and per account. Its email is read from the server's instance folder."""
+off): password reset emails per address and requests per client, sending the confirmation link
+again per client and per account, and on the account page asking to change the address (per
+client and per account) and refused current passwords (per account). Its email is read from
+the server's instance folder."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from tests.mail import emails_to
 
 OWNER = "owner@example.com"
 UNCONFIRMED = ("una@example.com", "uma@example.com")
+MOVERS = ("mo@example.com", "max@example.com")  # change their address (the account page)
+GUESSER = "guess@example.com"
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +34,8 @@ def site(app, tmp_path_factory):
             make_member(email=OWNER)
             for email in UNCONFIRMED:
                 make_member(email=email, email_verified_at=None)
+            for email in (*MOVERS, GUESSER):
+                make_member(email=email)
             db.session.commit()
             db.session.remove()
         env = {"TEST_RATELIMIT_ENABLED": "1", "TEST_PROXY_FIX_HOPS": "1", "TEST_DATABASE_URL": url}
@@ -106,3 +112,43 @@ def test_sending_the_link_again_is_limited_per_account_and_per_client(site):
     assert resend(base, uma, "192.0.2.12", 1) == [303]
     assert len(emails_to(data_app, una, "verify_email")) == 3
     assert len(emails_to(data_app, uma, "verify_email")) == 1
+
+
+def account_page(base: str, email: str, ip: str) -> tuple[Browser, str]:
+    """`email` signed in from `ip`: the browser and a CSRF token of the account page."""
+    browser = Browser(base, headers=from_ip(ip))
+    browser.log_in(email, PASSWORD)
+    return browser, browser.hidden_fields("/account/")["csrf_token"]
+
+
+def move(base: str, email: str, ip: str, times: int) -> list[int]:
+    """Sign `email` in from `ip` and ask `times` times to move the account to a new address."""
+    browser, token = account_page(base, email, ip)
+    form = {"csrf_token": token, "current_password": PASSWORD}
+    return [browser.post("/account/email/", {**form, "email": f"{n}-{email}"})[0]
+            for n in range(times)]  # fmt: skip
+
+
+def test_changing_the_address_is_limited_per_account_and_per_client(site):
+    base, data_app = site
+    mo, max_ = MOVERS
+    assert move(base, mo, "192.0.2.20", 6) == [200] * 5 + [429]
+    assert move(base, mo, "192.0.2.21", 1) == [429]  # the account's budget is spent
+    assert move(base, max_, "192.0.2.20", 1) == [429]  # and so is that client's
+    assert move(base, max_, "192.0.2.22", 1) == [200]
+    assert len(emails_to(data_app, f"0-{mo}", "email_change")) == 1
+    assert emails_to(data_app, f"5-{mo}", "email_change") == []
+
+
+def test_guessing_the_current_password_is_stopped_per_account(site):
+    base, _ = site
+    browser, token = account_page(base, GUESSER, "192.0.2.30")
+    wrong = {"csrf_token": token, "current_password": "is it this one perhaps"}
+    statuses = [browser.post("/account/delete/", wrong)[0] for _ in range(5)]
+    assert statuses == [400] * 5
+    right = {**wrong, "current_password": PASSWORD}
+    status, headers, _ = browser.post("/account/delete/", right)
+    assert status == 429
+    assert int(headers["Retry-After"]) > 0
+    elsewhere, token = account_page(base, GUESSER, "192.0.2.31")  # per account, not client
+    assert elsewhere.post("/account/delete/", {**right, "csrf_token": token})[0] == 429

@@ -87,6 +87,9 @@ def test_every_setting_read_from_the_environment_is_documented():
         (r"At most (\d+) reset emails", int(Config.PASSWORD_RESET_LIMIT_PER_ADDRESS.split()[0])),
         (r"(\d+) requests an\s+hour per", int(Config.PASSWORD_RESET_LIMIT_PER_IP.split()[0])),
         (r"Resend the link\" button \((\d+) an hour", int(Config.VERIFY_RESEND_LIMIT.split()[0])),
+        (r"refusals count (\d+) per 15\s+minutes", int(Config.LOGIN_LIMIT_PER_ACCOUNT.split()[0])),
+        (r"followed \(it lasts (\d+) day and works once", Config.EMAIL_CHANGE_SECONDS // 86400),
+        (r"at most (\d+) requests an\s+hour per\s+acc", int(Config.EMAIL_CHANGE_LIMIT.split()[0])),
     ],
 )
 def test_numbers_in_the_readme_are_the_configs(claim, value):

@@ -160,7 +160,9 @@ def fill(rule, values: dict[str, str]) -> str:
     return re.sub(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", replace, rule.rule)
 
 
-ONLY_LINKED_FROM_EMAILS = {"bookings.reminders_off", "auth.verify_email", "auth.reset_password"}
+ONLY_LINKED_FROM_EMAILS = {
+    "bookings.reminders_off", "auth.verify_email", "auth.reset_password", "account.confirm_email",
+}  # fmt: skip
 
 
 def site_rules(app) -> list:

@@ -29,18 +29,24 @@ def new_password_field(label: str = "Password") -> PasswordField:
     )
 
 
-def repeat_password_field() -> PasswordField:
+def repeat_password_field(password: str = "password") -> PasswordField:
+    """The new password again; `password` names the field it must match."""
     return PasswordField(
         "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords don't match.")],
+        validators=[DataRequired(), EqualTo(password, message="The passwords don't match.")],
     )
+
+
+def display_name_field(label: str = "Your name") -> StringField:
+    """A member's name as others see it (registration, the account page)."""
+    return StringField(label, validators=[DataRequired(), Length(max=80)])
 
 
 class RegisterForm(Form):
     """Every field is checked, with the account rules the service applies again, so one
     submission shows every mistake at once."""
 
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+    display_name = display_name_field()
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = new_password_field()
     confirm = repeat_password_field()
@@ -48,15 +54,15 @@ class RegisterForm(Form):
 
     def validate_email(self, field: EmailField) -> None:
         if not field.errors:
-            _as_form_error(clean_email, field.data)
+            as_form_error(clean_email, field.data)
 
     def validate_password(self, field: PasswordField) -> None:
         if not field.errors:  # the length rule has already spoken
             email = normalise_email(self.email.data or "")
-            _as_form_error(check_password, field.data, email, self.display_name.data or "")
+            as_form_error(check_password, field.data, email, self.display_name.data or "")
 
 
-def _as_form_error(rule, *args) -> None:
+def as_form_error(rule, *args) -> None:
     try:
         rule(*args)
     except AccountError as error:

@@ -1,4 +1,5 @@
-"""The signed links in account emails: confirming an address, resetting a password.
+"""The signed links in account emails: confirming an address, resetting a password, moving an
+account to a new address.
 
 A link is made when its email is sent (by the composer, eventmate/auth/emails.py), so its
 lifetime starts then, and nothing about it is stored: what makes it single-use is in what it
@@ -9,6 +10,10 @@ signs. Each kind has its own salt, so one kind can't stand in for the other.
 - Resetting a password signs the user's id and a digest of the password hash at sending. It
   lasts PASSWORD_RESET_SECONDS; once the password hash changes (this link or another used, or a
   sign-in upgrading an old hash) it no longer matches, so it works once.
+- Moving to a new address (eventmate/account/) signs the user's id, a digest of the address
+  the account had at sending and the new address itself (the link goes only to that address).
+  It lasts EMAIL_CHANGE_SECONDS; once the account's address changes (this link or another
+  used) the digest no longer matches, so it works once.
 The token travels as `?key=`, which the access logs blank (gunicorn.conf.py, deploy/nginx/).
 """
 
@@ -25,6 +30,7 @@ from eventmate.models import User
 
 VERIFY_SALT = "eventmate-verify-email"
 RESET_SALT = "eventmate-password-reset"
+EMAIL_CHANGE_SALT = "eventmate-email-change"
 MAX_TOKEN_LENGTH = 500  # ours are ~80 characters; anything much longer isn't worth checking
 
 VALID = "valid"
@@ -40,6 +46,7 @@ class Link:
     state: str
     user: User | None = None
     fingerprint: str = ""  # the digest it signed (the address, or the password hash)
+    address: str = ""  # the new address of an email-change link
 
 
 def digest(value: str) -> str:
@@ -58,6 +65,10 @@ def verification_token(user: User) -> str:
 
 def reset_token(user: User) -> str:
     return _serializer(RESET_SALT).dumps([user.id, digest(user.password_hash)])
+
+
+def email_change_token(user: User, new_address: str) -> str:
+    return _serializer(EMAIL_CHANGE_SALT).dumps([user.id, digest(user.email), new_address])
 
 
 def _read(salt: str, token: str, max_age: int) -> tuple[list | None, bool]:
@@ -110,3 +121,17 @@ def read_reset(token: str) -> Link:
     if fingerprint != digest(user.password_hash):
         return Link(USED, user, fingerprint)
     return Link(EXPIRED if expired else VALID, user, fingerprint)
+
+
+def read_email_change(token: str) -> Link:
+    max_age = current_app.config["EMAIL_CHANGE_SECONDS"]
+    payload, expired = _read(EMAIL_CHANGE_SALT, token, max_age)
+    if not isinstance(payload, list) or len(payload) != 3 or not isinstance(payload[2], str):
+        return Link(INVALID)
+    user, fingerprint = _user(payload[:2])
+    if user is None:
+        return Link(INVALID)
+    address = payload[2]
+    if fingerprint != digest(user.email):
+        return Link(USED, user, fingerprint, address)
+    return Link(EXPIRED if expired else VALID, user, fingerprint, address)

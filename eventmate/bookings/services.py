@@ -185,19 +185,7 @@ def cancel_booking(booking: Booking, seats: int | None = None, seen: int | None 
     if event.starts_at <= now:
         db.session.rollback()
         raise BookingRefused("This event has started, so the booking can no longer be cancelled.")
-    left = seen - seats
-    changes = {"quantity": left} if left else {"status": BOOKING_CANCELLED, "cancelled_at": now}
-    changed = db.session.execute(
-        update(Booking)
-        .where(
-            Booking.id == booking.id,
-            Booking.status == BOOKING_CONFIRMED,
-            Booking.quantity == seen,
-        )
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
+    if not release_seats(booking.id, event, seats, seen, now):
         db.session.rollback()
         raise BookingRefused(
             "This booking is already cancelled."
@@ -205,7 +193,7 @@ def cancel_booking(booking: Booking, seats: int | None = None, seen: int | None 
             != BOOKING_CONFIRMED
             else "This booking changed meanwhile: check it and try again."
         )
-    event.seats_booked -= seats  # the row is locked: nobody else changes it now
+    left = seen - seats
     # One message per change: a booking is reduced to each quantity at most once.
     key = f"booking-reduced:{booking.id}:{left}" if left else f"booking-cancelled:{booking.id}"
     notice = outbox.queue(
@@ -217,6 +205,29 @@ def cancel_booking(booking: Booking, seats: int | None = None, seen: int | None 
     db.session.commit()
     invalidate_event(slug)
     outbox.dispatch([notice, *offers])
+
+
+def release_seats(booking_id: int, event: Event, seats: int, seen: int, now: datetime) -> bool:
+    """In the caller's transaction, with the booking's event locked (`lock_event`, passed as
+    `event`): cancel `seats` of the booking if it is still confirmed with `seen` seats, and take
+    them off the event's ledger. False if it changed meanwhile. The caller tells the member,
+    offers the seats to the waitlist (eventmate/waitlist/offers.py) and commits."""
+    left = seen - seats
+    changes = {"quantity": left} if left else {"status": BOOKING_CANCELLED, "cancelled_at": now}
+    changed = db.session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking_id,
+            Booking.status == BOOKING_CONFIRMED,
+            Booking.quantity == seen,
+        )
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        return False
+    event.seats_booked -= seats  # the row is locked: nobody else changes it now
+    return True
 
 
 def _booking_for_token(user: User, request_token: str) -> Booking | None:

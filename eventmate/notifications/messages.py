@@ -14,7 +14,7 @@ from eventmate.notifications.outbox import new_email
 
 # The modules whose composers register themselves; imported on first use.
 COMPOSER_MODULES = ("eventmate.bookings.emails", "eventmate.auth.emails",
-                    "eventmate.waitlist.emails")  # fmt: skip
+                    "eventmate.waitlist.emails", "eventmate.account.emails")  # fmt: skip
 
 
 @dataclass

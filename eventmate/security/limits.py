@@ -12,7 +12,8 @@ Sign-in attempts slow a guesser down without handing strangers a way to lock an 
 Each attempt is counted *before* its password is checked, in one atomic step per budget, so
 attempts sent all at once can't each find the budget still open. Registration, booking and
 asking for a password reset are limited per client by Flask-Limiter's decorators; reset emails
-also per address, and sending the confirmation link again per account too.
+also per address, and sending the confirmation link again and changing the address per account
+too.
 """
 
 from __future__ import annotations
@@ -102,6 +103,32 @@ def _member() -> str:
 verify_resend = limiter.limit(_setting("VERIFY_RESEND_LIMIT"), scope="verify-resend")
 verify_resend_per_account = limiter.limit(
     _setting("VERIFY_RESEND_LIMIT"), key_func=_member, scope="verify-resend-account"
+)
+
+
+# The account page (eventmate/account/). Moving to a new address sends email: per client and
+# per account, counting only requests that went through (their "check your inbox" page), as
+# for registration. A form that checks the current password counts each refusal per account
+# with the sign-in budget, so a borrowed session can't be used to guess the password.
+email_change = limiter.limit(
+    _setting("EMAIL_CHANGE_LIMIT"),
+    methods=["POST"],
+    scope="email-change",
+    deduct_when=lambda response: response.status_code < 400,
+)
+email_change_per_account = limiter.limit(
+    _setting("EMAIL_CHANGE_LIMIT"),
+    methods=["POST"],
+    key_func=_member,
+    scope="email-change-account",
+    deduct_when=lambda response: response.status_code < 400,
+)
+password_checks = limiter.limit(
+    _setting("LOGIN_LIMIT_PER_ACCOUNT"),
+    methods=["POST"],
+    key_func=_member,
+    scope="account-password",
+    deduct_when=lambda response: response.status_code >= 400,
 )
 
 

@@ -24,7 +24,8 @@ MEMBER_EMAIL, HOST_EMAIL = "member@example.com", "host@example.com"
 PUBLIC = ["/", "/events/", "/events/?q=lanterns", "/cities/rotterdam/", "/categories/music/",
           "/events/harbour-lights/", "/login/", "/register/", "/password/forgot/",
           "/no-such-page/"]  # fmt: skip
-MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/"]
+MEMBER = [*PUBLIC[:6], "/me/bookings/", "/bookings/LAYO-UT22/", "/bookings/LAYO-UT22/cancel/",
+          "/account/", "/account/delete/"]  # fmt: skip
 HOST = [*PUBLIC[:6], "/host/", "/host/events/new/", "/host/events/harbour-lights/edit/",
         "/host/events/harbour-lights/attendees/", "/host/events/harbour-lights/images/",
         "/host/events/harbour-lights/deactivate/",

@@ -57,6 +57,7 @@ MEMBER_PAGES = [
     ("/me/bookings/", None), ("/bookings/LAYO-UT22/", None),
     ("/bookings/LAYO-UT22/cancel/", None), ("/events/harbour-lights/", None),
     ("/events/lantern-workshop/", submit_empty("Post review")),
+    ("/account/", None), ("/account/delete/", None),
 ]  # fmt: skip
 HOST_PAGES = [
     ("/host/", None), ("/host/events/new/", submit_empty("Save draft and preview")),

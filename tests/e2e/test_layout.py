@@ -9,13 +9,26 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.journeys import HOST, MEMBER, PUBLIC, log_in, seed_people_and_an_event
+from eventmate.auth.services import hash_password
+from tests.conftest import PASSWORD
+from tests.e2e.journeys import (
+    HOST,
+    LONG_NAME,
+    MEMBER,
+    PUBLIC,
+    log_in,
+    seed_people_and_an_event,
+)
+from tests.factories import make_user
 
 WIDTHS = (360, 390)
 
 
 def seed_site() -> None:
     seed_people_and_an_event()
+    # Renames herself (the journey below), so the other members' long name stays as it is.
+    make_user(email="rena@example.com", display_name="Rena",
+              password_hash=hash_password(PASSWORD))  # fmt: skip
 
 
 # The outermost elements that end past the screen's right edge, to say what to fix.
@@ -86,3 +99,20 @@ def test_on_a_phone_filters_start_folded_and_booking_is_near_the_top(page: Page)
     expect(page.get_by_text("Filters", exact=True)).to_be_hidden()
     page.goto("/events/harbour-lights/")
     expect(page.locator(".booking-bar")).to_be_hidden()
+
+
+def test_on_a_phone_the_header_name_leads_to_the_account_page_and_shows_a_new_name(page: Page):
+    log_in(page, "rena@example.com")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/")
+    page.get_by_text("Menu", exact=True).click()
+    page.get_by_role("link", name="Rena", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/account/$"))
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+
+    page.get_by_label("Your name").fill(LONG_NAME)
+    page.get_by_role("button", name="Save the name").click()
+    expect(page.get_by_text(f"Your name is now {LONG_NAME}.")).to_be_visible()
+    page.get_by_text("Menu", exact=True).click()
+    expect(page.get_by_role("link", name=LONG_NAME, exact=True)).to_be_visible()
+    assert too_wide(page, ["/account/"]) == []
