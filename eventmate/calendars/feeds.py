@@ -9,8 +9,8 @@ its first occurrence, so such a time is written in UTC instead.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
@@ -103,24 +103,35 @@ def _calendar_time(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _finish(calendar: Calendar) -> bytes:
-    """As Calendar.add_missing_timezones(): each zone the events use gets its VTIMEZONE, ahead
-    of the events; but each zone's is built once per process (building one walks its
-    transitions from 1970 to 2038: a quarter of an emailed confirmation's CPU)."""
+    """As Calendar.add_missing_timezones(first_date, last_date) for the years the events span
+    (from the first one's to the year after the last one's): each zone the events use gets its
+    VTIMEZONE, ahead of the events. The library's default span, 1970 to 2038, lists every
+    transition of those years: building it was a quarter of an emailed confirmation's CPU, and
+    writing it out, once built, a third. Each zone's is built once per process and span."""
+    years = [
+        vevent.decoded(name).year
+        for vevent in calendar.walk("VEVENT")
+        for name in ("dtstart", "dtend")
+        if name in vevent
+    ]
     position = len(calendar.timezones)
     for tzid in sorted(calendar.get_missing_tzids()):
-        timezone = vtimezone(tzid)
+        timezone = vtimezone(tzid, min(years), max(years) + 1)
         if timezone is not None:
             calendar.subcomponents.insert(position, timezone)
             position += 1
     return calendar.to_ical()
 
 
-@cache
-def vtimezone(tzid: str) -> Timezone | None:
-    """The VTIMEZONE of a zone (None: a zone icalendar doesn't know), shared by every calendar
-    that needs it: serialising one leaves it as it was."""
+@lru_cache(maxsize=1024)
+def vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone | None:
+    """The VTIMEZONE of a zone from the start of `first_year` to the end of `last_year` (None:
+    a zone icalendar doesn't know), shared by every calendar that needs it: serialising one
+    leaves it as it was."""
     try:
-        return Timezone.from_tzid(tzid)
+        return Timezone.from_tzid(
+            tzid, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1)
+        )
     except ValueError:
         return None
 
