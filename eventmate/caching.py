@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -67,10 +67,11 @@ def listing_tokens(text_search: bool) -> list[str]:
     return [LISTINGS, TEXT_SEARCH] if text_search else [LISTINGS]
 
 
-def invalidate_event(*slugs: str) -> None:
+def invalidate_event(*slugs: str, members: Iterable[int] = ()) -> None:
     """The events' own pages change now (seats left, details, images, reviews): the app's
-    copies by their tokens, the edge's by a purge. Call after the commit."""
-    bump(*(event_token(slug) for slug in slugs))
+    copies by their tokens, the edge's by a purge; and the cached `members` (their booked
+    events, eventmate/auth/user_cache.py), in the same round trip. Call after the commit."""
+    bump(*(event_token(slug) for slug in slugs), *(user_token(member) for member in members))
     edge.purge_event_pages(*slugs)
 
 
@@ -90,13 +91,13 @@ def invalidate_cities() -> None:
 
 
 def bump(*tokens: str) -> None:
-    """New values for these tokens: what was stored under the old ones is no longer served."""
-    backend = cache.cache
-    for token in tokens:
-        if isinstance(backend, ResilientRedisCache):
-            backend.set_despite_breaker(token, _new_token(), timeout=0)
-        else:
-            cache.set(token, _new_token(), timeout=0)
+    """New values for these tokens: what was stored under the old ones is no longer served.
+    All in one round trip."""
+    backend, values = cache.cache, {token: _new_token() for token in tokens}
+    if isinstance(backend, ResilientRedisCache):
+        backend.set_many_despite_breaker(values, timeout=0)
+    else:
+        cache.set_many(values, timeout=0)
 
 
 def cached(

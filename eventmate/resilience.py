@@ -185,14 +185,14 @@ class ResilientRedisCache(RedisCache):
     def dec(self, key, delta=1):
         return self._guarded(lambda: super(ResilientRedisCache, self).dec(key, delta), None)
 
-    def set_despite_breaker(self, key, value, timeout=None) -> bool:
+    def set_many_despite_breaker(self, mapping: dict, timeout=None) -> bool:
         """For invalidations: tried even while the breaker skips Redis (a blip in this worker
         must not leave other workers serving a stale page), at the cost of one short timeout
-        when Redis is really down."""
+        when Redis is really down. One round trip (cachelib pipelines set_many)."""
         try:
-            return super().set(key, value, timeout)
+            return bool(super().set_many(mapping, timeout))
         except (redis.RedisError, OSError) as error:
-            log.warning("could not write %s to Redis: %s", key, error)
+            log.warning("could not write %s to Redis: %s", ", ".join(mapping), error)
             self.breaker.trip(error)
             return False
 

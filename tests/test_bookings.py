@@ -323,3 +323,25 @@ def test_cancelling_stays_within_its_query_budget(
 
     assert response.status_code == 303
     assert counter.count <= CANCEL_BUDGET, "\n\n".join(counter.statements)
+
+
+def queued_tasks(celery) -> int:
+    with celery.connection_for_read() as connection:
+        queue = connection.SimpleQueue(celery.conf.task_default_queue)
+        try:
+            return queue.qsize()
+        finally:
+            queue.close()
+
+
+def test_the_confirmation_is_handed_to_the_workers_once_the_answer_is_sent(
+    client, db_session, member, queued_not_sent
+):
+    event = make_event(capacity=10)
+    db_session.commit()
+    before = queued_tasks(queued_not_sent)
+    response = book(client, event, "1")
+    assert response.status_code == 303
+    assert queued_tasks(queued_not_sent) == before  # the member's answer didn't wait for it
+    response.close()  # as the server does once the response is sent
+    assert queued_tasks(queued_not_sent) == before + 1

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from eventmate.auth.user_cache import CACHED_COLUMNS, COLUMNS_ID
+from eventmate.bookings.services import book_seats
 from eventmate.extensions import cache, db
 from tests.conftest import cache_switched_on
-from tests.factories import make_booking, make_event, make_member
+from tests.factories import make_event, make_member
 from tests.test_bookings import book
 
 
@@ -113,7 +114,7 @@ def test_a_booking_made_elsewhere_shows_at_the_next_request(app, client, mina, d
     event = make_event(capacity=50)
     db_session.commit()
     assert "You're going" not in client.get(f"/events/{event.slug}/").get_data(as_text=True)
-    make_booking(event, quantity=3, user=mina)  # another device's booking (ORM, as the service)
+    book_seats(mina, event, 3, "another-device")  # the service, as another device's request
     db_session.commit()
     page = client.get(f"/events/{event.slug}/").get_data(as_text=True)
     assert "You're going</strong> — 3 seats" in page

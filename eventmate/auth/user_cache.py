@@ -14,8 +14,9 @@ hear of a change made by another process (config.py turns it off there).
 The snapshot also holds the ids of the upcoming events the member has a confirmed booking for,
 so an event page can say "You're going" without a query for the many members who haven't
 booked it (the query, its connection and its rollback were a quarter of a signed-in event
-page's CPU: loadtest/RESULTS.md). A new booking bumps the member's token like a change to the
-row; a cancelled one may linger in the set, which only costs the page its query.
+page's CPU: loadtest/RESULTS.md). A new booking renews the member's snapshot, with the
+event's page in one round trip (bookings.services.booked); a cancelled one may linger in the
+set, which only costs the page its query.
 """
 
 from __future__ import annotations
@@ -93,19 +94,13 @@ def _booked_event_ids(user_id: int) -> frozenset[int]:
 @event.listens_for(User, "after_update")
 @event.listens_for(User, "after_delete")
 def _changed(_mapper, _connection, user: User) -> None:
-    _forget_with(object_session(user), user.id)
-
-
-@event.listens_for(Booking, "after_insert")
-def _booked(_mapper, _connection, booking: Booking) -> None:
-    _forget_with(object_session(booking), booking.user_id)
-
-
-def _forget_with(session: Session | None, user_id: int) -> None:
     # Now, and again once committed: a request reading between the two can't keep old values.
+    session = object_session(user)
     if session is not None:
-        session.info.setdefault(CHANGED, set()).add(user_id)
-    _forget({user_id})
+        session.info.setdefault(CHANGED, set()).add(user.id)
+    _forget({user.id})
+
+
 
 
 @event.listens_for(Session, "after_commit")

@@ -95,7 +95,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
     if existing is not None:
         return BookingResult(existing, False, existing.reference)
 
-    slug = event.slug  # the commit expires the event: no query to read it back
+    slug, user_id = event.slug, user.id  # the commit expires both: no queries to read them back
     now = datetime.now(UTC)
     limit = db.session.execute(
         update(Event)
@@ -131,7 +131,7 @@ def book_seats(user: User, event: Event, quantity: int, request_token: str) -> B
         if existing is None:
             raise
         return BookingResult(existing, False, existing.reference)
-    booked(slug, quantity, [confirmation])
+    booked(slug, user_id, quantity, [confirmation])
     return BookingResult(booking, True, reference)
 
 
@@ -157,9 +157,10 @@ def add_confirmed_booking(
     return booking, confirmation
 
 
-def booked(slug: str, quantity: int, messages: list[int]) -> None:
-    """After the commit of a booking: the event's page, its emails, the metrics."""
-    invalidate_event(slug)  # seats left
+def booked(slug: str, user_id: int, quantity: int, messages: list[int]) -> None:
+    """After the commit of a booking: the event's page (seats left) and the member's cached
+    booked events, its emails, the metrics."""
+    invalidate_event(slug, members=[user_id])
     outbox.dispatch(messages)
     BOOKINGS_CREATED.inc()
     SEATS_BOOKED.inc(quantity)

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from flask import current_app
+from flask import (
+    Response,
+    after_this_request,
+    copy_current_request_context,
+    current_app,
+    g,
+    has_request_context,
+)
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 from sqlalchemy import insert, select
@@ -22,6 +29,7 @@ from eventmate.resilience import breaker_for
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+AFTER_RESPONSE = "eventmate_outbox_after_response"  # g key: ids to hand out once it is sent
 
 
 def queue(kind: str, send_key: str, to_address: str, **fields) -> int:
@@ -48,13 +56,33 @@ def queue_many(kind: str, messages: list[dict], now: datetime | None = None) -> 
 
 
 def dispatch(ids: Iterable[int]) -> bool:
-    """Hand committed messages to the workers, in batches. Never raises: if the broker is
-    unreachable they stay pending and the sweep hands them out later. True if handed out."""
-    from eventmate.notifications.tasks import deliver_messages
-
+    """Hand committed messages to the workers, in batches. In a request, once its response
+    has been sent (Werkzeug's call_on_close): the member's answer doesn't wait for the broker
+    (loadtest/RESULTS.md), and a process that dies in between leaves them to the sweep. Never
+    raises: if the broker is unreachable they stay pending and the sweep hands them out later.
+    True if handed out (or to be, after the response)."""
     ids = list(ids)
     if not ids:
         return True
+    if has_request_context() and not current_app.extensions["celery"].conf.task_always_eager:
+        later = g.get(AFTER_RESPONSE)
+        if later is None:
+            later = g.setdefault(AFTER_RESPONSE, [])
+
+            @after_this_request
+            def hand_out_once_sent(response: Response) -> Response:
+                response.call_on_close(copy_current_request_context(lambda: hand_out(later)))
+                return response
+
+        later.extend(ids)
+        return True
+    return hand_out(ids)
+
+
+def hand_out(ids: list[int]) -> bool:
+    """`dispatch`, now."""
+    from eventmate.notifications.tasks import deliver_messages
+
     config, celery = current_app.config, current_app.extensions["celery"]
     deliver_messages = celery.tasks[deliver_messages.name]  # this app's, not the last made
     if celery.conf.task_always_eager:

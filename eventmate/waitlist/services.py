@@ -108,14 +108,14 @@ def claim(user: User, event: Event, now: datetime) -> str:
         else:
             db.session.rollback()
         raise refusal
-    slug, quantity = locked.slug, entry.quantity
+    slug, quantity, user_id = locked.slug, entry.quantity, user.id
     locked.seats_held -= quantity
     locked.seats_booked += quantity
     booking, confirmation = add_confirmed_booking(user, locked.id, quantity, new_request_token())
     entry.status, entry.booking_id = CLAIMED, booking.id
     reference = booking.reference
     db.session.commit()
-    booked(slug, quantity, [confirmation])
+    booked(slug, user_id, quantity, [confirmation])
     return reference
 
 
