@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.live import ROOT, free_port
+from tests.live import ROOT, free_ports
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -54,7 +54,7 @@ def edge_server(
     directory.chmod(0o755)
     try:
         cert, key = make_certificate(directory)
-        http_port, https_port = free_port(), free_port()
+        http_port, https_port = free_ports(2, avoid=(purge_port,))
         env = {
             **os.environ,
             "HTTP_PORT": str(http_port),

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -23,6 +23,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int, avoid: tuple[int, ...] = ()) -> list[int]:
+    """`count` different free ports, none of `avoid`: each socket is held until all are picked
+    (two free_port() calls in a row may return the same port)."""
+    with ExitStack() as stack:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            if (port := sock.getsockname()[1]) not in avoid:
+                ports.append(port)
+        return ports
 
 
 @contextmanager

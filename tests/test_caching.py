@@ -34,7 +34,7 @@ def test_cache_lives_in_redis_when_configured(app, client, db_session):
     )
     assert sorted(key.decode().rsplit(":", 1)[-1] for key in keys) == [
         "category-counts",
-        "top-cities",
+        "cities-upcoming",
     ]
 
 
