@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None, description: str = "") -> argparse
         ("seed", 1, "random seed for the requests sampled from the data"),
     ]
     for name, default, text in options:
-        env_name = "LOADTEST_" + name.upper().replace("-", "_")
+        env_name = "LOADTEST_" + name.upper().replace("-", "_").replace("-", "_")
         extra = {"choices": SCENARIOS} if name == "scenario" else {}
         p.add_argument(
             f"--{name}",
@@ -73,9 +73,11 @@ def parse_args(argv: list[str] | None = None, description: str = "") -> argparse
     flags = [
         ("direct", "drive gunicorn directly, without the edge (as before it existed)"),
         ("strict", "exit 1 when a target is missed (bad data always exits 2)"),
+        ("mail-after-load", "pause the Celery worker and beat during Locust, as if they ran "
+         "on a host of their own; they send what queued once it ends (the check is the same)"),
     ]
     for name, text in flags:
-        env_name = "LOADTEST_" + name.upper()
+        env_name = "LOADTEST_" + name.upper().replace("-", "_")
         default = os.environ.get(env_name, "") not in ("", "0")
         p.add_argument(f"--{name}", action="store_true", default=default, help=text)
     p.add_argument("--report-dir", type=Path, help="default: loadtest/reports/<timestamp>/")

@@ -167,9 +167,10 @@ def measure_app(
             before = stack.cpu_seconds()
             ca_file = front.cert if front else None
             duration = seconds(args, "locust")
-            rows = locustrun.run(
-                args, stack.base_url, env["LOADTEST_PASSWORD"], duration, out_dir, ca_file
-            )
+            with mail.paused(jobs if args.mail_after_load else []):
+                rows = locustrun.run(
+                    args, stack.base_url, env["LOADTEST_PASSWORD"], duration, out_dir, ca_file
+                )
             stack.cost(before, rows[-1])  # "Aggregated"
             locust.extend(rows)
         if front:
