@@ -121,7 +121,8 @@ def main() -> int:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(f"drained {done}/{options.messages} confirmations in {elapsed:.1f} s "
           f"({done / elapsed:.0f}/s) with one worker of {options.concurrency} processes, "
-          f"handed out: {options.handout}, {options.rate or 'all at once'} a second; worker CPU "
+          f"handed out: {options.handout}, "
+          f"{f'{options.rate:g} a second' if options.rate else 'all at once'}; worker CPU "
           f"{worker_cpu:.1f} s ({worker_cpu * 1000 / max(done, 1):.1f} ms per message); "
           f"SMTP received {len(inbox.messages)}, sent twice: {repeats}")  # fmt: skip
     return 0 if done == options.messages and repeats == 0 else 1
