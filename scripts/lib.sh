@@ -1,6 +1,7 @@
-# Shared helpers for scripts/run and scripts/test. Source it; don't run it.
+# Shared helpers for the scripts (run, test, serve, cluster). Source it; don't run it.
 
 VENV=${VENV:-.venv}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)  # /usr/sbin is not on every user's PATH
 PY=${PYTHON:-python3}
 
 # Root's commands, for root or a user with sudo. sudo resets the environment, so variables
@@ -31,15 +32,19 @@ ensure_venv() {
       "$PY" -m venv "$VENV"
     fi
   fi
-  local stamp="$VENV/.installed" wanted
-  wanted=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  # The stamp lists each file installed with its hash: what scripts/test installed (with the
+  # dev tools) also satisfies scripts/serve and scripts/cluster, which ask for less.
+  local stamp="$VENV/.installed" f changed=""
+  for f in "${files[@]}"; do
+    grep -qxF "$(sha256sum "$f")" "$stamp" 2>/dev/null || changed=1
+  done
+  if [ -n "$changed" ]; then
     echo "==> Installing ${files[*]}"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     local args=()
     for f in "${files[@]}"; do args+=(-r "$f"); done
     "$VENV/bin/python" -m pip install -q "${args[@]}"
-    echo "$wanted" > "$stamp"
+    sha256sum "${files[@]}" > "$stamp"
   fi
 }
 
@@ -90,6 +95,84 @@ ensure_nginx() {
       || [ ! -f /usr/lib/nginx/modules/ngx_http_cache_purge_module.so ]; then
     apt_install nginx libnginx-mod-http-cache-purge libnginx-mod-http-brotli-static
   fi
+}
+
+# PgBouncer, Debian's. Installing it may also start Debian's own service (port 6432,
+# /etc/pgbouncer); scripts/cluster runs its own, with its config under instance/cluster/.
+ensure_pgbouncer() {
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+}
+
+# The newest PostgreSQL's server binaries (initdb, pg_ctl, pg_basebackup), installed if missing.
+postgres_bindir() {
+  local found
+  found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  if [ -z "$found" ]; then
+    apt_install postgresql >&2
+    found=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  fi
+  echo "$found"
+}
+
+# The site as deployed behind the edge (scripts/serve, scripts/cluster): production config,
+# its secret key, TLS certificate and mail exports, for the app instances and nginx alike.
+# $1: the instance folder. Expects HTTPS_PORT and EDGE_PURGE_LISTEN to be set.
+export_deployed_env() {
+  local instance=$1
+  mkdir -p "$instance"
+  # Production refuses to start without a real key. One made here is kept, so sessions survive a
+  # restart, but a real deployment should set its own (and keep it out of the working tree).
+  if [ -z "${SECRET_KEY:-}" ]; then
+    local key_file=$instance/production_secret_key
+    if [ ! -s "$key_file" ]; then
+      (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(48))' \
+        > "$key_file")
+    fi
+    chmod 600 "$key_file"
+    SECRET_KEY=$(cat "$key_file")
+    echo "warning: SECRET_KEY is unset; using the key kept in $key_file" >&2
+  fi
+
+  # Without a certificate of our own: a self-signed one for localhost, made once (again when it
+  # is about to expire). Browsers will warn; curl needs -k.
+  if [ -z "${TLS_CERT:-}" ] || [ -z "${TLS_KEY:-}" ]; then
+    TLS_CERT=$instance/tls/localhost.crt
+    TLS_KEY=$instance/tls/localhost.key
+    if ! openssl x509 -checkend 86400 -noout -in "$TLS_CERT" >/dev/null 2>&1 \
+        || [ ! -s "$TLS_KEY" ]; then
+      echo "==> Making a self-signed certificate for localhost in $instance/tls/"
+      mkdir -p "$instance/tls"
+      (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -days 365 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+        -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null)
+      chmod 644 "$TLS_CERT"  # public; clients may want it to verify against (curl --cacert)
+    fi
+  fi
+
+  # Production needs to know how email leaves; without an SMTP server here, it is kept on disk.
+  if [ -z "${MAIL_URL:-}" ]; then
+    MAIL_URL="file://$(realpath -m "$instance/outbox")"
+    echo "warning: MAIL_URL is unset; emails are written to $instance/outbox/" >&2
+  fi
+  export MAIL_URL SITE_URL=${SITE_URL:-https://localhost:$HTTPS_PORT}
+  export FLASK_APP=wsgi EVENTMATE_CONFIG=production SECRET_KEY
+  # gunicorn listens on loopback only and trusts nginx (one hop) for client, scheme, host, port.
+  export PROXY_FIX_HOPS=1 FORWARDED_ALLOW_IPS=127.0.0.1,::1
+  # The edge limits requests per IP; the app keeps its own login, sign-up and booking limits.
+  export RATELIMIT_APPLICATION="${RATELIMIT_APPLICATION-}"
+  export HTTP_PORT HTTPS_PORT TLS_CERT TLS_KEY EDGE_PURGE_LISTEN
+  export EDGE_PURGE_URLS=http://$EDGE_PURGE_LISTEN  # the app purges changed event pages there
+  # Host names pages are cached under, purged for changes made outside a request (flask commands).
+  export SITE_HOSTS=${SITE_HOSTS:-localhost,127.0.0.1}
+}
+
+# Static files and the edge's configuration, checked, in the absolute directory $1 (nginx -c
+# wants one). Content-hashed, precompressed static files, served by nginx. No `digest clean`
+# first: pages still cached at the edge (or in browsers) may name the previous hashed files.
+prepare_edge() {
+  "$VENV/bin/flask" digest compile >/dev/null
+  "$VENV/bin/python" deploy/nginx/render.py --out "$1" >/dev/null
+  "$NGINX" -t -q -c "$1/nginx.conf"
 }
 
 wait_for() {
