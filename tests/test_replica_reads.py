@@ -326,3 +326,60 @@ def test_without_a_replica_nothing_is_stamped_or_routed(app, client, member, eve
     assert client.post(f"/events/{event.slug}/book/", data=form).status_code == 303
     with client.session_transaction() as session:
         assert WROTE_AT not in session
+
+
+SESSION_STATE = """
+    SELECT array(SELECT 'SET ' || name FROM pg_settings WHERE source = 'session')
+        || array(SELECT 'advisory lock' FROM pg_locks
+                 WHERE locktype = 'advisory' AND pid = pg_backend_pid())
+        || array(SELECT 'LISTEN ' || channel FROM pg_listening_channels() AS channel)
+        || array(SELECT 'prepared ' || name FROM pg_prepared_statements)
+        || array(SELECT 'cursor ' || name FROM pg_cursors)
+        || array(SELECT 'temp table ' || relname FROM pg_class
+                 WHERE relnamespace = pg_my_temp_schema())
+"""
+
+
+def session_state(connection) -> list[str]:
+    """What a connection keeps from one transaction to the next, beyond its data."""
+    return connection.execute(text(SESSION_STATE)).scalar()
+
+
+@postgres
+def test_requests_leave_no_session_state_for_pgbouncer_to_hand_on(replica_site, servers):
+    """PgBouncer in transaction pooling mode gives each transaction whichever server connection
+    is free: a SET (without LOCAL), an advisory lock held past a transaction, a LISTEN, a
+    prepared statement, a WITH HOLD cursor or a temporary table would be left to another
+    client, or be missing from the next transaction. After pages and writes on both engines,
+    no pooled connection holds any of them."""
+    slug = replica_site.config["REPLICA_EVENT_SLUG"]
+    event_url = f"/events/{slug}/"
+    member, visitor = replica_site.test_client(), replica_site.test_client()
+    for path in [*visitor_pages(replica_site), "/sitemap.xml", "/sitemaps/events-1.xml"]:
+        assert visitor.get(path).status_code == 200, path
+    form = booking_form(member, MEMBER, event_url, quantity=1)
+    assert member.post(f"{event_url}book/", data=form).status_code == 303
+    token = hidden_fields(member, "/account/")["csrf_token"]
+    renamed = member.post("/account/name/", data={"csrf_token": token, "display_name": "Rita R"})
+    assert renamed.status_code == 303
+    host = replica_site.test_client()
+    sign_in(host, HOST)
+    for client, path in [(member, "/me/bookings/"), (host, "/host/"), (visitor, "/metrics/"),
+                         (visitor, "/health/ready/"), (member, event_url)]:  # fmt: skip
+        assert client.get(path).status_code == 200, path
+
+    with replica_site.app_context():
+        for engine in db.engines.values():
+            idle = engine.pool.checkedin()  # every connection the requests used
+            assert idle > 0
+            connections = [engine.connect() for _ in range(idle)]
+            try:
+                for connection in connections:
+                    assert session_state(connection) == []
+            finally:
+                for connection in connections:
+                    connection.close()
+        with db.engine.connect() as connection:  # the check finds what it looks for
+            connection.exec_driver_sql("SET work_mem = '8MB'")
+            assert session_state(connection) == ["SET work_mem"]
+            connection.invalidate()  # not back into the pool with it
