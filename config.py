@@ -228,7 +228,38 @@ class Config:
                 # An unreachable database fails a request in seconds, not minutes.
                 "connect_args": {"connect_timeout": int(environ.get("DB_CONNECT_TIMEOUT", "2"))},
             }
+        settings.update(cls.replica_settings(environ, settings))
         return settings
+
+    @staticmethod
+    def replica_settings(environ: Mapping[str, str], settings: dict) -> dict:
+        """DATABASE_REPLICA_URL: a streaming replica of DATABASE_URL that the listings, search,
+        event pages and sitemap read from (eventmate/replica). It is a second engine (the bind
+        "replica") with the primary's pool options. Unset, nothing changes: one database.
+
+        READ_YOUR_WRITES must exceed REPLICA_MAX_LAG by more than the age of a lag reading
+        (replica.LAG_READING_SECONDS, 1 s): pages read the replica only while its lag is at
+        most REPLICA_MAX_LAG, so whatever was written READ_YOUR_WRITES seconds ago is there."""
+        url = environ.get("DATABASE_REPLICA_URL") or None
+        max_lag = whole_seconds(environ, "REPLICA_MAX_LAG", 3)
+        window = whole_seconds(environ, "READ_YOUR_WRITES", 5)
+        replica = {"DATABASE_REPLICA_URL": None, "REPLICA_MAX_LAG": max_lag,
+                   "READ_YOUR_WRITES": window}  # fmt: skip
+        if url is None:
+            return replica
+        if not settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            raise ConfigError("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL")
+        if window < max_lag + 2:
+            raise ConfigError(
+                f"READ_YOUR_WRITES ({window}) must be at least REPLICA_MAX_LAG ({max_lag}) + 2 "
+                "seconds: a write is read from the primary until the replica surely has it"
+            )
+        replica["DATABASE_REPLICA_URL"] = normalise_database_url(url)
+        engine_options = settings["SQLALCHEMY_ENGINE_OPTIONS"]
+        replica["SQLALCHEMY_BINDS"] = {
+            "replica": {**engine_options, "url": replica["DATABASE_REPLICA_URL"]}
+        }
+        return replica
 
     @staticmethod
     def store_settings(redis_url: str | None, session_url: str | None, instance_path: str) -> dict:
@@ -373,7 +404,8 @@ class TestConfig(Config):
         }
         passed = ("REDIS_URL", "SESSION_REDIS_URL", "CLOUDINARY_URL", "PROXY_FIX_HOPS",
                   "EDGE_PURGE_URLS", "SITE_HOSTS", "MAIL_URL", "SITE_URL",
-                  "CELERY_BROKER_URL")  # fmt: skip
+                  "CELERY_BROKER_URL", "DATABASE_REPLICA_URL", "REPLICA_MAX_LAG",
+                  "READ_YOUR_WRITES")  # fmt: skip
         for name in passed:
             if environ.get(f"TEST_{name}"):
                 test_env[name] = environ[f"TEST_{name}"]

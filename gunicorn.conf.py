@@ -133,7 +133,8 @@ def post_fork(server, worker):
         with app.app_context():
             from eventmate.extensions import db
 
-            db.engine.dispose(close=False)
+            for engine in db.engines.values():  # the primary's, and a read replica's
+                engine.dispose(close=False)
 
 
 def post_request(worker, req, environ, resp):

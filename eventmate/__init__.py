@@ -53,10 +53,12 @@ def register_extensions(app: Flask) -> None:
     from eventmate.extensions import babel, cache, csrf, db, limiter, migrate, server_session
     from eventmate.media import storage
     from eventmate.models.search import include_object
+    from eventmate.replica import routing as replica
     from eventmate.stores import install_session_interface, session_store_client
 
     monitoring.init_app(app)  # first: its before_request times everything after it
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(
         app,
         db,

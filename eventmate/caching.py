@@ -28,21 +28,28 @@ The rules, the same for every cache (`cached`):
   tried past its circuit breaker: another worker may be reaching Redis fine.
 - `local=True` also keeps the value in the process, checked against its tokens alone: a hit
   costs reading the tokens, not unpickling the value (the city list, on every search page).
+- A token's value starts with the time it was made (hex milliseconds). While a request reads
+  the read replica (eventmate/replica), a value under a token made in the last
+  READ_YOUR_WRITES seconds is computed from the primary: the replica may not yet have replayed
+  the write that bumped the token, and an old value stored under the new token would be served
+  until it expires.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 
 from eventmate.extensions import cache
 from eventmate.monitoring.metrics import CACHE_LOOKUPS
 from eventmate.pagecache import edge
+from eventmate.replica.session import primary_reads, reading_replica
 from eventmate.resilience import ResilientRedisCache
 
 T = TypeVar("T")
@@ -123,7 +130,7 @@ def cached(
             if not first:  # another request just computed it: take its result if stored
                 fresh, value, versions = _lookup(kind, key, tokens)
             if not fresh:
-                value = compute()
+                value = _computed(compute, versions)
                 _store(key, versions, value, seconds(value) if callable(seconds) else seconds)
     if local and versions is not None:
         _local[key] = (versions, value)
@@ -131,7 +138,27 @@ def cached(
 
 
 def _new_token() -> str:
-    return uuid.uuid4().hex[:12]
+    return f"{int(time.time() * 1000):x}.{uuid.uuid4().hex[:8]}"
+
+
+def _made_at(version: str) -> float | None:
+    """When a token value was made (None: one made before values said so)."""
+    stamp, dot, _ = version.partition(".")
+    try:
+        return int(stamp, 16) / 1000 if dot else None
+    except ValueError:
+        return None
+
+
+def _computed(compute: Callable[[], T], versions: tuple | None) -> T:
+    """`compute()`, from the primary if the request reads the replica and a token is recent."""
+    if versions is None or not reading_replica():
+        return compute()
+    since = time.time() - current_app.config["READ_YOUR_WRITES"]
+    if any((made := _made_at(version)) is not None and made > since for version in versions):
+        with primary_reads():
+            return compute()
+    return compute()
 
 
 def _lookup(kind: str, key: str, tokens: Sequence[str]) -> tuple[bool, Any, tuple | None]:

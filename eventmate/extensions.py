@@ -12,6 +12,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from eventmate.replica.session import RoutingSession
 from eventmate.security.clients import client_key, request_identity
 
 # Deterministic constraint names, so Alembic migrations match on SQLite and PostgreSQL.
@@ -28,7 +29,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Reads of the views that opt in go to the read replica, when there is one (eventmate/replica).
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 cache = Cache()  # used through eventmate/caching.py
 server_session = Session()

@@ -30,36 +30,53 @@ COOL_DOWN = 5.0
 
 
 class CircuitBreaker:
-    """Closed: use Redis. Open (after a failure): don't, until the cool-down has passed."""
+    """Closed: use Redis. Open (after a failure): don't, until the cool-down has passed.
 
-    def __init__(self, cool_down: float = COOL_DOWN, name: str = "redis") -> None:
+    The read replica's breaker (eventmate/replica) is one too, with a gauge, a name for its
+    log line and a clock of its own (wall-clock time, which tests can move)."""
+
+    def __init__(
+        self, cool_down: float = COOL_DOWN, name: str = "redis", gauge=None,
+        what: str = "Redis", clock=time.monotonic,
+    ) -> None:  # fmt: skip
         self.cool_down = cool_down
-        self.gauge = REDIS_CIRCUIT_OPEN.labels(name)
+        self.gauge = gauge if gauge is not None else REDIS_CIRCUIT_OPEN.labels(name)
+        self.what = what
+        self.clock = clock
         self._open_until = 0.0
         self._lock = threading.Lock()
         self._reported_open = False
 
     @property
     def closed(self) -> bool:
-        return time.monotonic() >= self._open_until
+        # (or the clock was set back: an opening never lasts longer than the cool-down)
+        return not 0 < self._open_until - self.clock() <= self.cool_down
 
     def trip(self, error: Exception) -> None:
         with self._lock:
             if self.closed:
-                log.warning("Redis unavailable (%s); skipping it for %.0f s", error, self.cool_down)
-            self._open_until = time.monotonic() + self.cool_down
+                log.warning(
+                    "%s unavailable (%s); skipping it for %.0f s", self.what, error, self.cool_down
+                )
+            self._open_until = self.clock() + self.cool_down
             self.gauge.set(1)
             self._reported_open = True
 
+    def allows(self) -> bool:
+        """Closed; once closed again, the metric says so from the first call on."""
+        if not self.closed:
+            return False
+        if self._reported_open:
+            self._reported_open = False
+            self.gauge.set(0)
+        return True
+
     def call(self, call, fallback, on_skip=None):
         """`call()`, or `fallback` when Redis is (or just turned out to be) unavailable."""
-        if not self.closed:
+        if not self.allows():
             if on_skip:
                 on_skip()
             return fallback
-        if self._reported_open:  # closed again: the metric says so from the first call on
-            self._reported_open = False
-            self.gauge.set(0)
         try:
             return call()
         except (redis.RedisError, OSError) as error:

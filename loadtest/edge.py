@@ -74,9 +74,10 @@ class Ports:
 
 
 class Edge(Server):
-    """`nginx -c <report>/edge/nginx.conf -g 'daemon off;'` in front of gunicorn at
-    127.0.0.1:upstream_port. Everything nginx writes (config, error log, page cache) is under
-    <report>/edge; the cache is deleted when it stops (it only mattered while running)."""
+    """`nginx -c <report>/edge/nginx.conf -g 'daemon off;'` in front of the gunicorn instances
+    at 127.0.0.1:<upstream port>, balancing across them. Everything nginx writes (config, error
+    log, page cache) is under <report>/edge; the cache is deleted when it stops (it only
+    mattered while running)."""
 
     name = "nginx"
     stop_signal = signal.SIGTERM  # fast shutdown: the load is over, nothing is in flight
@@ -85,7 +86,7 @@ class Edge(Server):
         self,
         env: dict[str, str],
         ports: Ports,
-        upstream_port: int,
+        upstream_ports: list[int],
         out_dir: Path,
         memory: Memory | None = None,
     ) -> None:
@@ -101,7 +102,7 @@ class Edge(Server):
             "EDGE_PURGE_LISTEN": f"127.0.0.1:{ports.purge}",
             "TLS_CERT": str(self.cert),
             "TLS_KEY": str(key),
-            "EDGE_UPSTREAMS": f"127.0.0.1:{upstream_port}",
+            "EDGE_UPSTREAMS": ",".join(f"127.0.0.1:{port}" for port in upstream_ports),
             # The load generators send one client IP per request (wrk) or user (Locust) in
             # X-Forwarded-For, as a load balancer in front would: the limits apply per client.
             "TRUSTED_PROXIES": "127.0.0.1",

@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None = None, description: str = "") -> argparse
             "gunicorn workers (WEB_CONCURRENCY): one gevent worker "
             "per core, as measured best (RESULTS.md); 0 = gunicorn.conf.py's 2 x cores + 1",
         ),
+        (
+            "instances",
+            1,
+            "gunicorn instances, each with --workers workers on a port of its own, balanced "
+            "by the edge (as two app hosts would be; with --direct only the first is loaded)",
+        ),
         ("warmup", 5, "seconds of warm-up traffic before measuring"),
         ("events", 100_000, "events in the bulk seed (when the database is first seeded)"),
         ("members", 600, "load-test member accounts (one per logged-in Locust user)"),
@@ -108,10 +114,11 @@ def run_heading(args, path: str = "") -> str:
     ).stdout.strip()
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     workers = args.workers or "gunicorn.conf.py default"
+    instances = f"{args.instances} gunicorn instances of " if args.instances > 1 else ""
     heading = (
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or '?'}, "
         f"{os.cpu_count()} cores, {memory_kb / 1024 / 1024:.0f} GB RAM, "
-        f"{workers} gunicorn workers"
+        f"{instances}{workers} gunicorn workers"
     )
     if path:
         heading += f"\n{path}"

@@ -64,24 +64,31 @@ def app_env(args, out_dir: Path, ports: edge.Ports | None) -> dict[str, str]:
 
 @dataclass
 class Stack:
-    """What the load goes to: gunicorn, and nginx in front of it unless --direct."""
+    """What the load goes to: gunicorn (one instance or several), and nginx in front unless
+    --direct (then the load goes to the first instance only)."""
 
-    app: servers.Gunicorn
+    apps: list[servers.Gunicorn]
     front: edge.Edge | None
 
     @property
     def base_url(self) -> str:
-        return self.front.base_url if self.front else self.app.base_url
+        return self.front.base_url if self.front else self.apps[0].base_url
 
     @property
     def tls(self) -> ssl.SSLContext | None:
         return edge.client_context(self.front.cert) if self.front else None
 
     def cpu_seconds(self) -> tuple[float, float | None]:
-        return self.app.cpu_seconds(), self.front.cpu_seconds() if self.front else None
+        app = sum(instance.cpu_seconds() for instance in self.apps)
+        return app, self.front.cpu_seconds() if self.front else None
+
+    def settle(self) -> None:
+        for instance in self.apps:
+            instance.settle()
 
     def cost(self, before: tuple[float, float | None], row: WrkResult | Row) -> None:
-        """Set the row's CPU time per request, gunicorn's and nginx's, since `before`."""
+        """Set the row's CPU time per request, gunicorn's (all instances) and nginx's, since
+        `before`."""
         app, nginx = self.cpu_seconds()
         row.cpu_ms = cpu_ms_per_request(app - before[0], row.requests)
         if nginx is not None:
@@ -111,11 +118,16 @@ def measure_app(
     with contextlib.ExitStack() as running:  # unwinds in reverse: nginx stops before gunicorn
         sink = running.enter_context(mail.Sink(urlsplit(env["MAIL_URL"]).port, env, out_dir))
         sink.wait_ready()
-        app = running.enter_context(
-            servers.Gunicorn("wsgi:app", env, port, out_dir / "gunicorn-app.log", memory)
-        )
-        app.wait_ready()
-        print(f"==> EventMate (production config) on {app.base_url}", flush=True)
+        apps = []
+        for number in range(1, args.instances + 1):
+            name, log = "gunicorn", out_dir / "gunicorn-app.log"
+            if args.instances > 1:
+                name, log = f"gunicorn-{number}", out_dir / f"gunicorn-app-{number}.log"
+            instance = servers.Gunicorn("wsgi:app", env, port, log, memory, name)
+            apps.append(running.enter_context(instance))
+            instance.wait_ready()
+            print(f"==> EventMate (production config) on {instance.base_url}", flush=True)
+            port = servers.free_port()
         jobs = [running.enter_context(mail.Celery(role, env, out_dir)) for role in mail.ROLES]
         # Start from what a running site is in: the reminders beat would have queued by now
         # (beat's first run is 10 minutes away) sent, nothing pending.
@@ -126,10 +138,11 @@ def measure_app(
         since = mail.database_now(database)
         front = None
         if ports:
-            front = running.enter_context(edge.Edge(env, ports, port, out_dir, memory))
+            upstreams = [instance.port for instance in apps]
+            front = running.enter_context(edge.Edge(env, ports, upstreams, out_dir, memory))
             front.wait_ready()
             print(f"==> The edge (nginx, deploy/nginx) on {front.base_url}", flush=True)
-        stack = Stack(app, front)
+        stack = Stack(apps, front)
         member = f"loadtest-member-{args.members}@example.com"
         cookie = dataset.login_cookie(stack.base_url, member, env["LOADTEST_PASSWORD"], stack.tls)
         for path in paths.values():
@@ -146,7 +159,7 @@ def measure_app(
             run_wrk("warmup", stack.base_url, warm_paths, warm, out_dir, cookie)
         for scenario, key, name in (("wrk-mix", "mix", "mix"), ("anon-mix", "anon", "anon-mix")):
             if wants(args, scenario):
-                app.settle()
+                stack.settle()
                 settings = WrkSettings(
                     args.connections, threads, seconds(args, scenario), args.think_ms
                 )
@@ -157,13 +170,13 @@ def measure_app(
             settings = WrkSettings(
                 args.connections, threads, seconds(args, "saturation"), pool=SATURATION_POOL
             )
-            app.settle()
+            stack.settle()
             wrk["event"] = stack.wrk("event-page", paths["events"], settings, out_dir)
-            app.settle()
+            stack.settle()
             searching = replace(settings, connections=min(args.connections, SEARCH_CONNECTIONS))
             wrk["search"] = stack.wrk("search-member", paths["search"], searching, out_dir, cookie)
         if wants(args, "locust"):
-            app.settle()
+            stack.settle()
             before = stack.cpu_seconds()
             ca_file = front.cert if front else None
             duration = seconds(args, "locust")
@@ -177,7 +190,8 @@ def measure_app(
             if wants(args, "locust"):  # bookings and edits: the app purges again 2 s later
                 time.sleep(PURGE_AGAIN_AFTER + 0.5)
             front.stop()
-        app.stop()
+        for instance in apps:
+            instance.stop()
         pending, drain_seconds = mail.wait_for_outbox(database, since, mail.DRAIN_TIMEOUT)
         for job in jobs:
             cpu = job.cpu_seconds()
@@ -205,7 +219,7 @@ def measure_baseline(args, env, out_dir: Path, wrk: dict[str, WrkResult]) -> ser
     with servers.Gunicorn("loadtest.baseline:app", env, port, out_dir / "gunicorn-base.log") as b:
         b.wait_ready()
         print(f"==> Baseline (loadtest/baseline.py, same gunicorn config) on {b.base_url}")
-        stack = Stack(b, None)
+        stack = Stack([b], None)
         threads = args.wrk_threads
         if args.warmup:
             warm = WrkSettings(min(50, args.connections), threads, min(args.warmup, 3))
@@ -251,8 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             dataset.write_paths(sample, kind, out_dir / f"paths-{kind}.txt", args.seed)
         memory, emails = measure_app(args, env, ports, out_dir, report, wrk, locust)
         report.notes.append(emails.describe())
-        for line in servers.log_errors(out_dir / "gunicorn-app.log"):
-            report.notes.append(f"gunicorn-app.log: {line}")
+        for log in sorted(out_dir.glob("gunicorn-app*.log")):
+            for line in servers.log_errors(log):
+                report.notes.append(f"{log.name}: {line}")
         for line in edge.log_problems(out_dir / "edge" / "error.log"):
             report.notes.append(f"edge/error.log: {line}")
         checked, problems = dataset.integrity_problems(env["DATABASE_URL"])

@@ -223,7 +223,9 @@ class Gunicorn(Server):
         port: int,
         log_path: Path,
         memory: Memory | None = None,
+        name: str = "gunicorn",
     ) -> None:
+        self.name = name  # its memory's label: one per instance when there are several
         super().__init__(log_path, memory)
         self.app, self.port = app, port
         self.env = {

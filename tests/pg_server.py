@@ -1,5 +1,5 @@
 """A throw-away PostgreSQL server of our own (initdb in a temp dir), to stop and restart in
-fault tests without touching the shared one."""
+fault tests without touching the shared one; or a streaming replica of one (pg_basebackup)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,17 @@ class PostgresServer:
         self._run(
             "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
             "--no-sync", "--no-instructions",
+        )  # fmt: skip
+
+    def init_replica_of(self, primary: PostgresServer) -> None:
+        """This server's data: a base backup of the running `primary`, set up (-R) to stream
+        from it as a hot standby once started."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run(
+            "pg_basebackup", "-D", str(self.data), "-R", "-X", "stream", "--no-sync",
+            "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
         )  # fmt: skip
 
     def start(self) -> None:

@@ -175,3 +175,40 @@ def test_the_pool_timeout_is_whole_seconds(tmp_path, value):
     environ["DB_POOL_TIMEOUT"] = "3"
     options = Config.settings_from_env(environ, str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_timeout"] == 3
+
+
+def test_without_a_replica_there_is_one_database(tmp_path):
+    settings = Config.settings_from_env({"DATABASE_URL": "postgresql://u@db/app"}, str(tmp_path))
+    assert settings["DATABASE_REPLICA_URL"] is None
+    assert "SQLALCHEMY_BINDS" not in settings
+
+
+def test_the_replica_is_a_bind_with_the_primarys_pool_options(tmp_path):
+    environ = {
+        "DATABASE_URL": "postgresql://u@primary/app",
+        "DATABASE_REPLICA_URL": "postgres://u@replica/app",
+        "DB_POOL_SIZE": "7",
+    }
+    settings = Config.settings_from_env(environ, str(tmp_path))
+    replica = settings["SQLALCHEMY_BINDS"]["replica"]
+    assert replica["url"] == "postgresql+psycopg2://u@replica/app"
+    assert {k: v for k, v in replica.items() if k != "url"} == settings[
+        "SQLALCHEMY_ENGINE_OPTIONS"
+    ]
+    assert replica["pool_size"] == 7
+    assert (settings["REPLICA_MAX_LAG"], settings["READ_YOUR_WRITES"]) == (3, 5)
+
+
+def test_a_replica_needs_postgresql_and_a_window_longer_than_its_lag(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_REPLICA_URL"):
+        Config.settings_from_env({"DATABASE_REPLICA_URL": "postgresql://u@r/app"}, str(tmp_path))
+    environ = {
+        "DATABASE_URL": "postgresql://u@primary/app",
+        "DATABASE_REPLICA_URL": "postgresql://u@replica/app",
+        "REPLICA_MAX_LAG": "10",
+        "READ_YOUR_WRITES": "11",
+    }
+    with pytest.raises(ConfigError, match="READ_YOUR_WRITES"):
+        Config.settings_from_env(environ, str(tmp_path))
+    environ["READ_YOUR_WRITES"] = "12"
+    assert Config.settings_from_env(environ, str(tmp_path))["READ_YOUR_WRITES"] == 12

@@ -20,6 +20,7 @@ from eventmate.models import CATEGORIES, CATEGORY_BY_SLUG
 from eventmate.pagecache.canonical import canonical_redirect, canonical_url, not_canonical
 from eventmate.pagecache.pages import SharedPage, shared_page
 from eventmate.pagination import page_count, page_number
+from eventmate.replica.routing import reads_from_replica
 from eventmate.reviews.forms import DeleteReviewForm, ReviewForm
 from eventmate.reviews.services import review_standing
 from eventmate.waitlist.personal import waitlist_context
@@ -28,12 +29,14 @@ SIMILAR_SHOWN = 4
 
 
 @bp.get("/events/")
+@reads_from_replica
 @shared_page()
 def search():
     return _render_search(request.args)
 
 
 @bp.get("/cities/<slug:slug>/")
+@reads_from_replica
 @shared_page()
 def city(slug: str):
     cities = queries.cities_by_slug()
@@ -43,6 +46,7 @@ def city(slug: str):
 
 
 @bp.get("/categories/<slug:slug>/")
+@reads_from_replica
 @shared_page()
 def category(slug: str):
     if slug not in CATEGORY_BY_SLUG:
@@ -81,6 +85,7 @@ def _personal_context(facts: EventFacts) -> dict:
 
 
 @bp.get("/events/<slug:slug>/")
+@reads_from_replica
 @shared_page(parts=("booking", "your_review"), context=_personal_context)
 def detail(slug: str):
     found = queries.event_page(slug)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eventmate.extensions import db, limiter, talisman
 from eventmate.health import bp
+from eventmate.replica.routing import monitor as replica_monitor
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,29 @@ def ready():
 
     Redis failing is reported as "degraded" with a 200: without it the site still serves every
     page (uncached, sessions unavailable), so taking every instance out of rotation for it
-    would turn a partial outage into a full one."""
+    would turn a partial outage into a full one. So is the read replica failing, or lagging
+    more than REPLICA_MAX_LAG seconds behind: reads go to the primary meanwhile."""
     checks = {"database": _database_ok()}
     if current_app.config.get("REDIS_URL"):
         checks["redis"] = _redis_ok()
+    labels = _labels(checks)
+    extra = {}
+    if (replica := replica_monitor()) is not None:
+        lag = replica.read_now()
+        labels["replica"] = _replica_label(lag, current_app.config["REPLICA_MAX_LAG"])
+        extra["replica_lag_seconds"] = lag
     if not checks["database"]:
         status, label = 503, "unavailable"
     else:
-        status, label = 200, "ok" if all(checks.values()) else "degraded"
-    return _uncached(jsonify(status=label, checks=_labels(checks))), status
+        healthy = all(value == "ok" for value in labels.values())
+        status, label = 200, "ok" if healthy else "degraded"
+    return _uncached(jsonify(status=label, checks=labels, **extra)), status
+
+
+def _replica_label(lag: float | None, max_lag: int) -> str:
+    if lag is None:
+        return "failing"
+    return "ok" if lag <= max_lag else "lagging"
 
 
 def _database_ok() -> bool:

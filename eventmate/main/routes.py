@@ -12,11 +12,13 @@ from eventmate.models import CATEGORIES
 from eventmate.pagecache.canonical import canonical_redirect
 from eventmate.pagecache.pages import SharedPage, shared_page
 from eventmate.pagination import page_count
+from eventmate.replica.routing import reads_from_replica
 
 SITEMAP_EVENTS_PER_FILE = 10_000
 
 
 @bp.get("/")
+@reads_from_replica
 @shared_page()
 def home():
     elsewhere = canonical_redirect({})  # `/?utm_source=…` is the home page: one cached copy
@@ -48,6 +50,7 @@ def robots():
 
 
 @bp.get("/sitemap.xml")
+@reads_from_replica
 def sitemap_index():
     """A sitemap index: one file of site pages, then event files of 10,000 URLs each."""
     now = datetime.now(UTC)
@@ -58,6 +61,7 @@ def sitemap_index():
 
 
 @bp.get("/sitemaps/pages.xml")
+@reads_from_replica
 def sitemap_pages():
     body = render_template(
         "main/sitemap_pages.xml", categories=CATEGORIES, cities=queries.all_cities()
@@ -66,6 +70,7 @@ def sitemap_pages():
 
 
 @bp.get("/sitemaps/events-<page:number>.xml")
+@reads_from_replica
 def sitemap_events(number: int):
     """Event file N holds the Nth block of 10,000 upcoming events, in id order."""
     now = datetime.now(UTC)

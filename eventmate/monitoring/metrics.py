@@ -55,6 +55,19 @@ REDIS_CIRCUIT_OPEN = Gauge(
     multiprocess_mode="livemax",
 )
 
+# The read replica (eventmate/replica): each worker's latest reading; under gunicorn the most
+# recent of the live workers' is shown.
+REPLICA_LAG = Gauge(
+    "eventmate_replica_lag_seconds",
+    "How far the read replica's replay is behind (0 when it has replayed all it received).",
+    multiprocess_mode="livemostrecent",
+)
+REPLICA_CIRCUIT_OPEN = Gauge(
+    "eventmate_replica_circuit_open",
+    "1 while reads skip the replica after a failure (they go to the primary), else 0.",
+    multiprocess_mode="livemax",
+)
+
 
 def method_label(method: str) -> str:
     return method if method in METHODS else OTHER
