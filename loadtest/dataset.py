@@ -206,7 +206,7 @@ def write_paths(sample: Sample, kind: str, path: Path, seed: int, lines: int = 2
 _client_ips = itertools.count()
 
 
-def _request(base_url: str, method: str, path: str, headers: dict, body=None, context=None):
+def http_request(base_url: str, method: str, path: str, headers: dict, body=None, context=None):
     """One request to gunicorn (http://, "through the proxy": X-Forwarded-*) or to the edge
     (https://, verified with `context`; nginx replaces X-Forwarded-Proto itself)."""
     url = urllib.parse.urlsplit(base_url)
@@ -226,7 +226,7 @@ def _request(base_url: str, method: str, path: str, headers: dict, body=None, co
         connection.close()
 
 
-def _cookies(headers, jar: dict[str, str]) -> dict[str, str]:
+def take_cookies(headers, jar: dict[str, str]) -> dict[str, str]:
     for header in headers.get_all("Set-Cookie") or []:
         for name, morsel in SimpleCookie(header).items():
             jar[name] = morsel.value
@@ -235,14 +235,14 @@ def _cookies(headers, jar: dict[str, str]) -> dict[str, str]:
 
 def login_cookie(base_url: str, email: str, password: str, context=None) -> str:
     """A real logged-in session: the Cookie header value a browser would send."""
-    status, headers, page = _request(base_url, "GET", "/login/", {}, context=context)
-    jar = _cookies(headers, {})
+    status, headers, page = http_request(base_url, "GET", "/login/", {}, context=context)
+    jar = take_cookies(headers, {})
     token = dict(HIDDEN.findall(page)).get("csrf_token")
     if status != 200 or not token:
         raise RuntimeError(f"GET /login/ answered {status} without a CSRF token")
     form = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": password})
     origin = urllib.parse.urlsplit(base_url).netloc
-    status, headers, _ = _request(
+    status, headers, _ = http_request(
         base_url,
         "POST",
         "/login/",
@@ -256,7 +256,7 @@ def login_cookie(base_url: str, email: str, password: str, context=None) -> str:
     )
     if status not in (302, 303):
         raise RuntimeError(f"logging in {email} answered {status}")
-    _cookies(headers, jar)
+    take_cookies(headers, jar)
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
@@ -275,7 +275,7 @@ def preflight(
         member = line.startswith("@member ")
         path = line.removeprefix("@member ")
         headers = {"Cookie": cookie} if member else {}
-        status, response, _ = _request(base_url, "GET", path, headers, context=context)
+        status, response, _ = http_request(base_url, "GET", path, headers, context=context)
         cache = response.get("X-Cache-Status")
         expected = {"BYPASS"} if member else ANONYMOUS_CACHE
         if status != 200:

@@ -5,11 +5,13 @@ The app instances are also spoken to directly, to show they behave as one site."
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -47,6 +49,8 @@ class Cluster:
             "WEB_CONCURRENCY": "1",
             "WORKER_CONCURRENCY": "1",
             "EDGE_WORKER_PROCESSES": "1",
+            # The tests' clients name themselves in X-Forwarded-For, as behind a load balancer.
+            "TRUSTED_PROXIES": "127.0.0.1",
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
@@ -234,3 +238,81 @@ def test_down_stops_every_process_and_up_brings_the_data_back(cluster):
     assert started.returncode == 0, started.stdout + started.stderr
     assert "Loaded demo data" not in started.stdout
     assert cluster.run("status").returncode == 0
+
+
+def edge(cluster, client_ip: str = "203.0.113.50") -> Browser:
+    return Browser(
+        f"https://127.0.0.1:{cluster.port['HTTPS_PORT']}",
+        cafile=str(cluster.folder / "tls" / "localhost.crt"),
+        headers={"X-Forwarded-For": client_ip},
+    )
+
+
+class Visitors:
+    """Searches through the edge, one after another, each new (so the app answers it, not the
+    edge's cache), each from a client of its own, until stopped: the statuses they got."""
+
+    def __init__(self, cluster) -> None:
+        self.cluster, self.statuses = cluster, []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.visit)
+
+    def visit(self) -> None:
+        for n in itertools.count():
+            if self.done.is_set():
+                return
+            browser = edge(self.cluster, f"10.77.{n // 250 % 250}.{n % 250 + 1}")
+            try:
+                self.statuses.append(browser.get(f"/events/?q=visit{uuid.uuid4().hex[:6]}")[0])
+            except OSError as error:
+                self.statuses.append(type(error).__name__)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def app_pids(cluster) -> list[int]:
+    run = cluster.folder / "cluster" / "run"
+    return [int((run / f"app-{n}.pid").read_text()) for n in (1, 2)]
+
+
+def test_a_rolling_restart_answers_every_request_and_keeps_members_signed_in(cluster):
+    email = f"rolling-{uuid.uuid4().hex[:8]}@example.com"
+    member(cluster, email)
+    browser = edge(cluster, "203.0.113.77")
+    browser.log_in(email, PASSWORD)
+    before = app_pids(cluster)
+
+    with Visitors(cluster) as visitors:
+        time.sleep(1)
+        restarted = cluster.run("restart", "app")
+        time.sleep(1)
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+
+    after = app_pids(cluster)
+    assert not set(before) & set(after)  # both instances are new processes
+    assert not [pid for pid in before if alive(pid)]
+    assert len(visitors.statuses) > 20
+    assert set(visitors.statuses) == {200}, visitors.statuses
+    # The new instances run with the settings `up` was given: the same secret key.
+    assert browser.get("/account/")[0] == 200
+
+
+def test_a_part_stopped_is_started_again_by_up_and_pages_are_served_meanwhile(cluster):
+    stopped = cluster.run("stop", "postgres-replica")
+    assert stopped.returncode == 0, stopped.stderr
+    status = cluster.run("status")
+    assert status.returncode == 1
+    assert [line.split()[1] for line in status.stdout.splitlines()
+            if line.startswith("postgres-replica ")] == ["stopped"]  # fmt: skip
+    # Without the replica, the pages it served come from the primary.
+    assert edge(cluster).get(f"/events/?q=nor{uuid.uuid4().hex[:6]}")[0] == 200
+
+    assert cluster.run("up").returncode == 0
+    assert cluster.run("status").returncode == 0
+    assert cluster.run("stop", "no-such-part").returncode == 2
