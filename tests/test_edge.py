@@ -398,3 +398,30 @@ def test_the_edges_ipv6_rules_give_one_key_per_64():
     assert key("2001:db8::1") == key("2001:db8:0:0:ffff::2") == "2001:db8:0:0"
     assert key("::1") == "0:0:0:0"
     assert key("203.0.113.9") is None  # IPv4: nginx's default, the binary address
+
+
+def purge_from(edge: Edge, source: str) -> int:
+    """A PURGE sent to the edge's purge listener from the local address `source`."""
+    port = int(edge.purge_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request("PURGE", "/events/", headers={"Host": "localhost"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("allow", "allowed", "refused"),
+    [(None, "127.0.0.1", "127.0.0.2"), ("127.0.0.2/32,10.0.0.0/8", "127.0.0.2", "127.0.0.1")],
+)
+def test_only_the_app_hosts_may_purge(compiled_static, allow, allowed, refused):
+    """Loopback by default; EDGE_PURGE_ALLOW names the app hosts when they are other machines
+    (here another loopback address stands for one)."""
+    settings = {"EDGE_PURGE_ALLOW": allow} if allow else {}
+    media = tempfile.mkdtemp()
+    with edge_server("127.0.0.1:9", str(compiled_static), media, free_port(), **settings) as edge:
+        assert purge_from(edge, allowed) == 404  # let through: nothing was cached under it
+        assert purge_from(edge, refused) == 403

@@ -10,7 +10,8 @@ page cache live there too. The upload limit and the security headers come from t
 
 Environment [default]: HTTP_PORT [8080], HTTPS_PORT [8443], TLS_CERT and TLS_KEY (required),
 EDGE_UPSTREAMS [127.0.0.1:8000] (host:port,...), TRUSTED_PROXIES [] (addresses or CIDRs),
-EDGE_PURGE_LISTEN [127.0.0.1:8089], EDGE_RATE [100r/m], EDGE_BURST [30],
+EDGE_PURGE_LISTEN [127.0.0.1:8089], EDGE_PURGE_ALLOW [127.0.0.1,::1] (addresses or CIDRs of
+the hosts whose app and workers purge this edge), EDGE_RATE [100r/m], EDGE_BURST [30],
 EDGE_UPSTREAM_KEEPALIVE [0: none], EDGE_CACHE_SIZE [1g], EDGE_ACCESS_LOG [DIR/access.log;
 off], EDGE_WORKER_PROCESSES [auto], STATIC_ROOT [eventmate/static], MEDIA_ROOT
 [$EVENTMATE_INSTANCE_PATH/media or instance/media], GUNICORN_KEEPALIVE [5] (upstream idle
@@ -168,6 +169,7 @@ def settings(env: Mapping[str, str], out: Path) -> dict[str, Any]:
         "upstreams": upstreams,
         "trusted_proxies": networks("TRUSTED_PROXIES", env.get("TRUSTED_PROXIES", "")),
         "purge_listen": purge_listen,
+        "purge_allow": networks("EDGE_PURGE_ALLOW", env.get("EDGE_PURGE_ALLOW", "127.0.0.1,::1")),
         "rate": matching("EDGE_RATE", env.get("EDGE_RATE", "100r/m"), r"\d+r/[sm]", "e.g. 100r/m"),
         "burst": count("EDGE_BURST", env.get("EDGE_BURST", "30")),
         # Off by default: an idle pooled connection holds one of a gevent worker's few
